@@ -1,0 +1,170 @@
+"""Ingest benchmark: curation against lemon24/reader on the same feeds, in the same run.
+
+Generates N feeds × M entries, serves them from a real HTTP server in another process
+(bench/feedhost.py), ingests them cold into a fresh SQLite database, then re-polls
+(every feed unchanged: 304s, no bodies). Each peer runs --runs times; medians are printed.
+
+    pip install -e '.[bench]'        # reader and rank-bm25
+    python bench/ingest.py --feeds 500 --entries 50 --runs 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from curation.db import make_engine, upgrade  # noqa: E402
+from curation.ingest import ingest  # noqa: E402
+from curation.opml import OPMLSource  # noqa: E402
+from curation.settings import Settings  # noqa: E402
+from curation.store import Store  # noqa: E402
+
+
+def host_stats(base: str, reset: bool = False) -> dict:
+    if reset:
+        req = urllib.request.Request(base + "/reset", method="POST")
+        return json.loads(urllib.request.urlopen(req).read())
+    return json.loads(urllib.request.urlopen(base + "/stats").read())
+
+
+def run_curation(urls: list[str], base: str, workdir: Path) -> dict:
+    db = workdir / f"curation-{time.monotonic_ns()}.db"
+    settings = Settings(
+        database_url=f"sqlite:///{db}",
+        fetch_allow_hosts="127.0.0.1",
+        fetch_per_host=100,
+        fetch_concurrency=100,
+    )
+    upgrade(settings.database_url)
+    store = Store(make_engine(settings.database_url))
+    store.import_sources(OPMLSource(url=u, title=None, category=(), html_url=None) for u in urls)
+    now = datetime.now(UTC)
+    host_stats(base, reset=True)
+    t0 = time.perf_counter()
+    cold = ingest(store, settings, now=now)
+    cold_s = time.perf_counter() - t0
+    host_stats(base, reset=True)
+    t0 = time.perf_counter()
+    warm = ingest(store, settings, now=now + timedelta(minutes=settings.poll_interval_minutes + 1))
+    warm_s = time.perf_counter() - t0
+    stats = host_stats(base)
+    return {
+        "entries": cold.new_items,
+        "failed": cold.count("error", "gone", "refused"),
+        "cold_s": cold_s,
+        "repoll_s": warm_s,
+        "repoll_304": warm.count("not_modified"),
+        "repoll_bodies": stats["200"],
+    }
+
+
+def run_reader(urls: list[str], base: str, workdir: Path, workers: int) -> dict:
+    from reader import make_reader
+
+    db = workdir / f"reader-{time.monotonic_ns()}.sqlite"
+    reader = make_reader(str(db))
+    for u in urls:
+        reader.add_feed(u)
+    host_stats(base, reset=True)
+    t0 = time.perf_counter()
+    reader.update_feeds(workers=workers)
+    cold_s = time.perf_counter() - t0
+    entries = reader.get_entry_counts().total
+    host_stats(base, reset=True)
+    t0 = time.perf_counter()
+    reader.update_feeds(workers=workers)
+    warm_s = time.perf_counter() - t0
+    stats = host_stats(base)
+    reader.close()
+    return {"entries": entries, "cold_s": cold_s, "repoll_s": warm_s, "repoll_bodies": stats["200"]}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--feeds", type=int, default=500)
+    ap.add_argument("--entries", type=int, default=50)
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument(
+        "--reader-workers",
+        type=int,
+        default=1,
+        help="reader's update_feeds(workers=…); 1 is reader's default",
+    )
+    ap.add_argument("--skip-reader", action="store_true")
+    args = ap.parse_args()
+
+    host = subprocess.Popen(
+        [
+            sys.executable,
+            str(ROOT / "bench" / "feedhost.py"),
+            "--feeds",
+            str(args.feeds),
+            "--entries",
+            str(args.entries),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        line = host.stdout.readline().split()  # type: ignore[union-attr]
+        base = f"http://127.0.0.1:{line[1]}"
+        urls = [f"{base}/feed/{i}.xml" for i in range(args.feeds)]
+        ours: list[dict] = []
+        theirs: list[dict] = []
+        with tempfile.TemporaryDirectory() as tmp:
+            for run in range(args.runs):
+                ours.append(run_curation(urls, base, Path(tmp)))
+                print(f"run {run + 1} curation: {ours[-1]}", flush=True)
+                if not args.skip_reader:
+                    theirs.append(run_reader(urls, base, Path(tmp), args.reader_workers))
+                    print(f"run {run + 1} reader:   {theirs[-1]}", flush=True)
+        report(args, ours, theirs)
+    finally:
+        host.terminate()
+        host.wait()
+
+
+def report(args: argparse.Namespace, ours: list[dict], theirs: list[dict]) -> None:
+    def med(rows: list[dict], key: str) -> float:
+        return statistics.median(r[key] for r in rows)
+
+    total = args.feeds * args.entries
+    print(
+        f"\n{args.feeds} feeds × {args.entries} entries = {total} entries, {args.runs} runs, medians"
+    )
+    o_rate = med(ours, "entries") / med(ours, "cold_s")
+    print(
+        f"curation cold : {med(ours, 'cold_s'):7.2f} s  {o_rate:9.0f} entries/s  "
+        f"(stored {med(ours, 'entries'):.0f}, failed sources {med(ours, 'failed'):.0f})"
+    )
+    print(
+        f"curation re-poll: {med(ours, 'repoll_s'):5.2f} s  bodies transferred "
+        f"{med(ours, 'repoll_bodies'):.0f}, 304s {med(ours, 'repoll_304'):.0f}"
+    )
+    if theirs:
+        t_rate = med(theirs, "entries") / med(theirs, "cold_s")
+        print(
+            f"reader cold   : {med(theirs, 'cold_s'):7.2f} s  {t_rate:9.0f} entries/s  "
+            f"(stored {med(theirs, 'entries'):.0f}; workers={args.reader_workers})"
+        )
+        print(
+            f"reader re-poll: {med(theirs, 'repoll_s'):7.2f} s  bodies transferred "
+            f"{med(theirs, 'repoll_bodies'):.0f}"
+        )
+        print(f"ratio cold entries/s curation/reader: {o_rate / t_rate:.1f}×")
+
+
+if __name__ == "__main__":
+    main()

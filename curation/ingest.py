@@ -1,0 +1,208 @@
+"""One ingest cycle: due sources → fetch → parse → clean → store, with per-source outcomes.
+
+Failures are data: each source's problem is recorded on its own row (status, last error,
+error count, next attempt) and the rest of the batch goes on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from curation.clean import clean_entry
+from curation.entries import CleanItem, FetchResult
+from curation.errors import ParseError
+from curation.fetch import Fetcher
+from curation.parse import parse_feed
+from curation.schedule import next_poll, next_retry
+from curation.settings import Settings
+from curation.store import SourceRecord, Store
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class SourceOutcome:
+    source_id: int
+    url: str
+    status: str  # ok | not_modified | error | gone | refused
+    new: int = 0
+    updated: int = 0
+    linked: int = 0
+    skipped_entries: int = 0
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class IngestSummary:
+    outcomes: tuple[SourceOutcome, ...]
+    elapsed: float
+
+    def count(self, *statuses: str) -> int:
+        return sum(1 for o in self.outcomes if o.status in statuses)
+
+    @property
+    def new_items(self) -> int:
+        return sum(o.new for o in self.outcomes)
+
+    @property
+    def updated_items(self) -> int:
+        return sum(o.updated for o in self.outcomes)
+
+    def line(self) -> str:
+        return (
+            f"{len(self.outcomes)} sources: {self.count('ok')} ok, "
+            f"{self.count('not_modified')} not modified, "
+            f"{self.count('error', 'gone', 'refused')} failed; "
+            f"{self.new_items} new items, {self.updated_items} updated "
+            f"in {self.elapsed:.2f} s"
+        )
+
+
+Progress = Callable[[SourceOutcome], None]
+
+
+def clean_feed(
+    body: bytes,
+    *,
+    source_id: int,
+    url: str,
+    content_type: str | None,
+    settings: Settings,
+    now: datetime,
+) -> tuple[list[CleanItem], int, str | None, str | None]:
+    """Parse and clean one document. Returns (items, skipped entries, feed title, feed link).
+
+    A bad entry is skipped (and counted) without losing the others.
+    """
+    feed = parse_feed(body, url=url, content_type=content_type, now=now)
+    items: list[CleanItem] = []
+    skipped = 0
+    for entry in feed.entries[: settings.max_entries_per_feed]:
+        try:
+            items.append(
+                clean_entry(
+                    entry,
+                    source_id=source_id,
+                    feed_url=url,
+                    max_title_chars=settings.max_title_chars,
+                )
+            )
+        except Exception:  # one hostile entry must not lose the rest of the feed
+            log.warning("skipped an entry of %s", url, exc_info=True)
+            skipped += 1
+    return items, skipped, feed.title, feed.link
+
+
+class Ingestor:
+    """Applies fetch results to the store, source by source."""
+
+    def __init__(self, store: Store, settings: Settings, now: datetime) -> None:
+        self.store = store
+        self.settings = settings
+        self.now = now
+        self._not_modified: list[int] = []
+
+    def apply(self, src: SourceRecord, result: FetchResult) -> SourceOutcome:
+        if result.status == 304:
+            self._not_modified.append(src.id)
+            return SourceOutcome(src.id, src.url, "not_modified")
+        if result.status == 200 and result.body is not None:
+            return self._apply_body(src, result)
+        if result.status == 410:
+            return self._fail(src, "gone", result.error or "HTTP 410 Gone", retire=True)
+        status = "refused" if result.permanent_error else "error"
+        return self._fail(src, status, result.error or f"HTTP {result.status}")
+
+    def flush(self) -> None:
+        """Write the batched not-modified outcomes (one statement for hundreds of sources)."""
+        self.store.record_not_modified(
+            self._not_modified, now=self.now, next_attempt_at=next_poll(self.now, self.settings)
+        )
+        self._not_modified.clear()
+
+    def _apply_body(self, src: SourceRecord, result: FetchResult) -> SourceOutcome:
+        url = result.final_url or src.url
+        try:
+            items, skipped, title, link = clean_feed(
+                result.body or b"",
+                source_id=src.id,
+                url=url,
+                content_type=result.content_type,
+                settings=self.settings,
+                now=self.now,
+            )
+        except ParseError as exc:
+            return self._fail(src, "error", f"not a feed: {exc.detail}")
+        try:
+            saved = self.store.save_feed(
+                src.id,
+                items,
+                now=self.now,
+                next_attempt_at=next_poll(self.now, self.settings),
+                etag=result.etag,
+                last_modified=result.last_modified,
+                new_url=result.permanent_url,
+                title=title,
+                html_url=link,
+            )
+        except SQLAlchemyError as exc:
+            log.exception("could not store %s", url)
+            return self._fail(src, "error", f"storage error: {type(exc).__name__}")
+        return SourceOutcome(src.id, src.url, "ok", saved.new, saved.updated, saved.linked, skipped)
+
+    def _fail(
+        self, src: SourceRecord, status: str, error: str, *, retire: bool = False
+    ) -> SourceOutcome:
+        count = src.error_count + 1
+        if retire:
+            retry = None
+        elif status == "refused":
+            retry = next_retry(self.now, 99, self.settings, source_id=src.id)
+        else:
+            retry = next_retry(self.now, count, self.settings, source_id=src.id)
+        self.store.record_failure(
+            src.id, status=status, error=error, now=self.now, next_attempt_at=retry, retire=retire
+        )
+        return SourceOutcome(src.id, src.url, status, error=error)
+
+
+async def ingest_async(
+    store: Store,
+    settings: Settings,
+    *,
+    now: datetime | None = None,
+    on_progress: Progress | None = None,
+    on_start: Callable[[int], None] | None = None,
+) -> IngestSummary:
+    started = time.perf_counter()
+    now = now or datetime.now(UTC)
+    due = store.due_sources(now)
+    if on_start:
+        on_start(len(due))
+    ingestor = Ingestor(store, settings, now)
+    outcomes: list[SourceOutcome] = []
+    async with Fetcher(settings) as fetcher:
+
+        async def one(src: SourceRecord) -> tuple[SourceRecord, FetchResult]:
+            return src, await fetcher.fetch(src.url, etag=src.etag, last_modified=src.last_modified)
+
+        for task in asyncio.as_completed([one(src) for src in due]):
+            src, result = await task
+            outcome = ingestor.apply(src, result)
+            outcomes.append(outcome)
+            if on_progress:
+                on_progress(outcome)
+    ingestor.flush()
+    return IngestSummary(tuple(outcomes), time.perf_counter() - started)
+
+
+def ingest(store: Store, settings: Settings, **kwargs: object) -> IngestSummary:
+    """Run one ingest cycle over every due source (blocking)."""
+    return asyncio.run(ingest_async(store, settings, **kwargs))  # type: ignore[arg-type]

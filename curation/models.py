@@ -1,0 +1,111 @@
+"""Database tables (SQLModel). Rows stay in :mod:`curation.store`; other modules get dataclasses.
+
+- ``source``: a feed we poll, with its HTTP validators and its own health (status, last error,
+  error count, next attempt).
+- ``item``: one article, stored once however many feeds carry it (``dedupe_key`` is its
+  canonical URL, or a per-source key when it has no link). Only its origin source may update it.
+- ``item_source``: which feeds carried an item, under which GUID. ``(source_id, guid)`` is unique,
+  so two concurrent ingest runs cannot insert an entry twice, and a feed's GUIDs only ever
+  address its own entries.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import Column, DateTime, ForeignKey, Index, Integer, Text, UniqueConstraint
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, SQLModel
+
+
+class UTCDateTime(TypeDecorator):
+    """Timezone-aware UTC datetimes on every backend (SQLite stores them naive)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:  # noqa: ANN001
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:  # noqa: ANN001
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _ts(nullable: bool = True, index: bool = False) -> Column:
+    return Column(UTCDateTime(), nullable=nullable, index=index)
+
+
+class Source(SQLModel, table=True):
+    __tablename__ = "source"
+
+    id: int | None = Field(default=None, primary_key=True)
+    url: str = Field(sa_column=Column(Text, nullable=False, unique=True))
+    title: str | None = Field(default=None, sa_column=Column(Text))
+    html_url: str | None = Field(default=None, sa_column=Column(Text))
+    category: str | None = Field(default=None, sa_column=Column(Text))
+    active: bool = Field(default=True)
+    # new | ok | not_modified | error | gone | refused
+    status: str = Field(default="new", max_length=20)
+    etag: str | None = Field(default=None, sa_column=Column(Text))
+    last_modified: str | None = Field(default=None, sa_column=Column(Text))
+    last_error: str | None = Field(default=None, sa_column=Column(Text))
+    error_count: int = Field(default=0)
+    last_fetched_at: datetime | None = Field(default=None, sa_column=_ts())
+    last_success_at: datetime | None = Field(default=None, sa_column=_ts())
+    next_attempt_at: datetime | None = Field(default=None, sa_column=_ts(index=True))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
+
+
+class Item(SQLModel, table=True):
+    __tablename__ = "item"
+    __table_args__ = (Index("ix_item_published_at", "published_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    dedupe_key: str = Field(sa_column=Column(Text, nullable=False, unique=True))
+    origin_source_id: int | None = Field(
+        default=None,
+        sa_column=Column(Integer, ForeignKey("source.id", ondelete="SET NULL"), index=True),
+    )
+    url: str | None = Field(default=None, sa_column=Column(Text))
+    title: str = Field(sa_column=Column(Text, nullable=False))
+    summary_html: str = Field(default="", sa_column=Column(Text, nullable=False))
+    content_html: str = Field(default="", sa_column=Column(Text, nullable=False))
+    text: str = Field(default="", sa_column=Column(Text, nullable=False))
+    author: str | None = Field(default=None, sa_column=Column(Text))
+    published_at: datetime | None = Field(default=None, sa_column=_ts())
+    updated_at: datetime | None = Field(default=None, sa_column=_ts())
+    first_seen_at: datetime = Field(default_factory=utcnow, sa_column=_ts(False, index=True))
+    content_hash: str = Field(max_length=64)
+
+
+class ItemSource(SQLModel, table=True):
+    __tablename__ = "item_source"
+    __table_args__ = (UniqueConstraint("source_id", "guid", name="uq_item_source_guid"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    source_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("source.id", ondelete="CASCADE"), nullable=False)
+    )
+    guid: str = Field(sa_column=Column(Text, nullable=False))
+    item_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("item.id", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
+    first_seen_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
+
+
+metadata = SQLModel.metadata

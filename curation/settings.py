@@ -1,0 +1,58 @@
+"""Typed settings read from the environment (prefix ``CURATION_``).
+
+Build them with :func:`get_settings` (or construct :class:`Settings` directly in tests);
+nothing reads the environment at import time.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CURATION_", extra="ignore")
+
+    # storage
+    database_url: str = "sqlite:///curation.db"
+
+    # fetching
+    fetch_allow_hosts: str = Field(
+        default="",
+        description="Comma-separated hosts or CIDRs the SSRF guard lets through (e.g. 127.0.0.1).",
+    )
+    fetch_connect_timeout: float = 10.0
+    fetch_read_timeout: float = 20.0
+    fetch_total_timeout: float = 60.0
+    fetch_max_bytes: int = 10 * 1024 * 1024
+    fetch_max_redirects: int = 5
+    fetch_concurrency: int = 50
+    fetch_per_host: int = 4
+    fetch_user_agent: str = (
+        "curation/0.1 (+https://github.com/curation/curation; knowledge-flow digest)"
+    )
+
+    # scheduling
+    poll_interval_minutes: int = 60
+    backoff_base_minutes: int = 15
+    backoff_max_hours: int = 24
+
+    # content limits
+    max_title_chars: int = 500
+    max_entries_per_feed: int = 500
+
+    @field_validator("database_url")
+    @classmethod
+    def _sqlite_parent_exists(cls, value: str) -> str:
+        if value.startswith("sqlite:///") and not value.startswith("sqlite:///:memory:"):
+            path = Path(value.removeprefix("sqlite:///"))
+            if path.parent and not path.parent.exists():
+                path.parent.mkdir(parents=True, exist_ok=True)
+        return value
+
+
+def get_settings(**overrides: object) -> Settings:
+    """Read settings from the environment; keyword overrides win (for tests and the CLI)."""
+    return Settings(**overrides)  # type: ignore[arg-type]

@@ -1,0 +1,86 @@
+"""Shared fixtures: a real local feed server, settings on a temporary SQLite file, and an
+optional real PostgreSQL (``CURATION_TEST_POSTGRES_URL``; tests using it skip when it is unset)."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from curation.db import make_engine, upgrade
+from curation.settings import Settings
+from curation.store import Store
+from tests.feedserver import FeedServer
+
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+PG_ENV = "CURATION_TEST_POSTGRES_URL"
+
+
+@pytest.fixture
+def feed_server() -> Iterator[FeedServer]:
+    server = FeedServer().start()
+    yield server
+    server.stop()
+
+
+def make_settings(database_url: str, **overrides: object) -> Settings:
+    values: dict[str, object] = {
+        "database_url": database_url,
+        "fetch_allow_hosts": "127.0.0.1,::1",
+        "fetch_connect_timeout": 2.0,
+        "fetch_read_timeout": 2.0,
+        "fetch_total_timeout": 5.0,
+    }
+    values.update(overrides)
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'curation.db'}"
+
+
+@pytest.fixture
+def settings(sqlite_url: str) -> Settings:
+    return make_settings(sqlite_url)
+
+
+@pytest.fixture
+def store(settings: Settings) -> Store:
+    upgrade(settings.database_url)
+    return Store(make_engine(settings.database_url))
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A fresh, empty PostgreSQL database for one test (dropped afterwards)."""
+    base = os.environ.get(PG_ENV)
+    if not base:
+        pytest.skip(f"{PG_ENV} is not set: PostgreSQL tests need a server (see README)")
+    name = f"curation_t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = base.rsplit("/", 1)[0] + f"/{name}"
+    try:
+        yield url
+    finally:
+        with admin.connect() as conn:
+            conn.execute(
+                text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"),
+                {"n": name},
+            )
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def any_store(request: pytest.FixtureRequest, sqlite_url: str) -> Store:
+    """The same test on the embedded default and on PostgreSQL."""
+    url = sqlite_url if request.param == "sqlite" else request.getfixturevalue("pg_url")
+    upgrade(url)
+    return Store(make_engine(url))
