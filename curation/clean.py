@@ -19,6 +19,7 @@ Everything here is pure: no I/O, no clock, no randomness.
 from __future__ import annotations
 
 import hashlib
+import html as htmllib
 import ipaddress
 import json
 import re
@@ -31,7 +32,6 @@ from urllib.parse import unquote, urljoin, urlsplit
 
 import nh3
 from lxml import etree
-from lxml import html as lxml_html
 
 from curation.entries import CleanItem, ParsedEntry
 
@@ -40,6 +40,7 @@ __all__ = [
     "ALLOWED_TAGS",
     "FALLBACK_GUID_PREFIX",
     "TRACKING_PARAMS",
+    "UNTITLED",
     "canonical_url",
     "clean_entry",
     "clean_text",
@@ -64,6 +65,74 @@ def _strip_controls(value: str) -> str:
     if "\r" in value or "\x0b" in value or "\x0c" in value:
         value = value.replace("\r\n", "\n").translate(_SPACE_CONTROLS)
     return _CONTROL_RE.sub("", value)
+
+
+# --------------------------------------------------------------------------------------------
+# Parse-cost guard
+# --------------------------------------------------------------------------------------------
+
+# HTML5 tree building is quadratic in nesting depth: many start and end tags scan the stack of
+# open elements (``"<div>" * 40_000`` takes seconds in html5ever). The work is bounded by
+# (deepest stack) × (number of tags), so documents whose estimate exceeds the budget are not
+# parsed as HTML at all: they degrade to escaped plain text (see _rough_paragraphs).
+_FAST_PATH_TAGS = 1_500  # up to this many "<", any nesting is cheap enough (~25 ms worst case)
+_PARSE_BUDGET = 2_000_000  # max (estimated depth × tags); ~25 ms of html5ever on a slow CPU
+_TAG_TOKEN_RE = re.compile(r"<(/?)([A-Za-z][^\s/>]*)")
+_VOID_TAGS = frozenset(
+    {
+        "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param",
+        "source", "track", "wbr", "keygen", "frame", "basefont", "bgsound", "image",
+    }
+)  # fmt: skip
+# Start tags that close an open element of their own kind, so a run of them does not nest.
+_SELF_CLOSING_KINDS = frozenset(
+    {"p", "li", "dt", "dd", "tr", "td", "th", "option", "optgroup", "rb", "rt", "rp", "rtc"}
+)
+
+
+def _parse_is_cheap(html: str) -> bool:
+    """Whether parsing ``html`` as HTML5 is cheap; linear time, errs on the side of "no"."""
+    tags = html.count("<")
+    if tags <= _FAST_PATH_TAGS:
+        return True
+    stack: list[str] = []
+    open_counts: dict[str, int] = {}
+    deepest = 0
+    for match in _TAG_TOKEN_RE.finditer(html):
+        name = match[2].lower()
+        if match[1]:  # an end tag pops down to the matching element; unmatched ones are ignored
+            if open_counts.get(name):
+                while True:
+                    top = stack.pop()
+                    open_counts[top] -= 1
+                    if top == name:
+                        break
+        elif name not in _VOID_TAGS and name not in _SELF_CLOSING_KINDS:
+            stack.append(name)
+            open_counts[name] = open_counts.get(name, 0) + 1
+            if len(stack) > deepest:
+                deepest = len(stack)
+                if deepest * tags > _PARSE_BUDGET:
+                    return False
+    return True
+
+
+_ROUGH_BREAK_RE = re.compile(
+    r"<\s*/?\s*(?:p|div|br|li|dt|dd|tr|h[1-6]|blockquote|pre|ul|ol|dl|table|hr|section)\b[^<>]*>",
+    re.IGNORECASE,
+)
+_ROUGH_TAG_RE = re.compile(r"<[^<>]*>")
+
+
+def _rough_paragraphs(html: str) -> list[str]:
+    """Text of ``html`` in linear time without an HTML parser, for documents too costly to parse.
+
+    Block-level tags become paragraph breaks, other tags disappear, entities are decoded.
+    (Text inside script/style elements is kept; it only ever leaves here escaped.)
+    """
+    text = _ROUGH_TAG_RE.sub("", _ROUGH_BREAK_RE.sub("\n", html))
+    text = _CONTROL_RE.sub("", htmllib.unescape(text))
+    return [line for line in (" ".join(chunk.split()) for chunk in text.split("\n")) if line]
 
 
 # --------------------------------------------------------------------------------------------
@@ -117,7 +186,14 @@ _HEADING_DEMOTION = {str(n): str(min(n + 2, 6)) for n in range(1, 7)}
 # What browsers strip from both ends of a URL attribute (C0 controls and space) and remove
 # anywhere inside it (TAB, LF, CR): ``jav&#x09;ascript:`` is ``javascript:`` to a browser.
 _URL_EDGE_CHARS = "".join(chr(c) for c in range(0x21))
-_URL_INNER_WS = str.maketrans("", "", "\t\n\r")
+
+
+def _squeeze_url(value: str) -> str:
+    url = value.strip(_URL_EDGE_CHARS)
+    if "\t" in url or "\n" in url or "\r" in url:
+        url = url.replace("\t", "").replace("\n", "").replace("\r", "")
+    return url
+
 
 # The base URL of the sanitize_html call in progress, read by the attribute filter (the nh3
 # Cleaner is built once; its callback runs synchronously inside Cleaner.clean, in this thread).
@@ -129,7 +205,7 @@ def _safe_url(value: str, base_url: str | None, schemes: frozenset[str]) -> str 
 
     Returns None (drop the attribute) for anything else, including relative URLs with no base.
     """
-    url = value.strip(_URL_EDGE_CHARS).translate(_URL_INNER_WS)
+    url = _squeeze_url(value)
     if not url:
         return None
     try:
@@ -144,19 +220,23 @@ def _safe_url(value: str, base_url: str | None, schemes: frozenset[str]) -> str 
     scheme = parts.scheme.lower()
     if scheme not in schemes:
         return None
-    if scheme in _HTTP_SCHEMES and not parts.hostname:
-        return None
+    if scheme in _HTTP_SCHEMES:
+        host = parts.netloc.rpartition("@")[2]
+        if not host or host[0] == ":":
+            return None
     return url
 
 
 def _filter_attribute(tag: str, attribute: str, value: str) -> str | None:
+    if attribute == "rel":  # the one the cleaner itself adds to every link
+        return value
     if attribute in _URL_ATTRIBUTES:
         schemes = _SRC_SCHEMES if tag == "img" else _HREF_SCHEMES
         return _safe_url(value, _current_base.get(), schemes)
     if attribute in ("width", "height", "colspan", "rowspan"):
         value = value.strip()
         return value if _DIGITS_RE.fullmatch(value) else None
-    return value  # title, alt, and the rel that the cleaner itself adds
+    return value  # title, alt
 
 
 _CLEANER = nh3.Cleaner(
@@ -186,15 +266,20 @@ def sanitize_html(html: str | None, *, base_url: str | None = None) -> str:
       never outranks the page it is shown in.
     - NUL and C0/C1 control characters (except TAB and LF) are removed, before and after
       parsing (character references such as ``&#1;`` decode to controls).
+    - Pathologically nested input (which would take the HTML5 parser seconds) is not parsed:
+      it comes back as its text, escaped, in ``<p>`` paragraphs.
 
     Returns ``""`` for None or empty input. The output is safe to insert into an HTML page or
     e-mail as is.
     """
     if not html:
         return ""
+    html = _strip_controls(html)
+    if not _parse_is_cheap(html):
+        return "".join(f"<p>{htmllib.escape(line)}</p>" for line in _rough_paragraphs(html))
     token = _current_base.set(base_url)
     try:
-        out = _CLEANER.clean(_strip_controls(html))
+        out = _CLEANER.clean(html)
     finally:
         _current_base.reset(token)
     if "<h" in out:
@@ -208,10 +293,10 @@ def sanitize_html(html: str | None, *, base_url: str | None = None) -> str:
 # HTML to plain text
 # --------------------------------------------------------------------------------------------
 
-# Markers used while walking the tree; control characters cannot occur in the text because
-# they are removed before parsing and again from decoded text.
-_LINE = "\x01"
-_PARA = "\x02"
+# Break markers used while walking the tree: Unicode noncharacters, which no real text uses
+# (a document that smuggles one in through ``&#xFDD0;`` only gains a line break).
+_LINE = "\ufdd0"
+_PARA = "\ufdd1"
 _SKIP_TEXT_TAGS = _DROPPED_WITH_CONTENT | {"meta", "link", "base"}
 _LINE_TAGS = frozenset({"br", "div", "li", "dt", "dd", "tr", "caption", "figcaption", "summary"})
 _PARA_TAGS = frozenset(
@@ -229,7 +314,7 @@ def _text_parser() -> etree.HTMLParser:
     # lxml parser objects must not be used by two threads at once: keep one per thread.
     parser = getattr(_parsers, "parser", None)
     if parser is None:
-        parser = lxml_html.HTMLParser(
+        parser = etree.HTMLParser(
             remove_comments=True,
             remove_pis=True,
             no_network=True,
@@ -256,6 +341,9 @@ def html_to_text(html: str | None, *, max_chars: int | None = None) -> str:
     html = _strip_controls(html)
     if not html.strip():
         return ""
+    if not _parse_is_cheap(html):
+        text = "\n\n".join(_rough_paragraphs(html))
+        return text[:max_chars].rstrip() if max_chars is not None else text
     try:
         # Bytes with a fixed encoding: a str with an XML declaration is refused by lxml, and
         # a <meta charset> inside the fragment must not re-decode it.
@@ -275,8 +363,7 @@ def html_to_text(html: str | None, *, max_chars: int | None = None) -> str:
             if event == "end" and el.tail:
                 add(el.tail.replace("\n", _LINE) if pre_depth else el.tail)
             continue
-        tag = tag.lower()
-        if event == "start":
+        if event == "start":  # (libxml2 reports HTML tag names in lower case)
             if tag in _SKIP_TEXT_TAGS:
                 walker.skip_subtree()
                 continue
@@ -302,7 +389,7 @@ def html_to_text(html: str | None, *, max_chars: int | None = None) -> str:
             if el.tail:
                 add(el.tail.replace("\n", _LINE) if pre_depth else el.tail)
 
-    raw = _CONTROL_RE.sub(_strip_non_markers, "".join(parts))
+    raw = _CONTROL_RE.sub("", "".join(parts))  # controls decoded from ``&#1;`` and the like
     paragraphs = []
     for chunk in raw.split(_PARA):
         lines = [" ".join(line.split()) for line in chunk.split(_LINE)]
@@ -313,12 +400,6 @@ def html_to_text(html: str | None, *, max_chars: int | None = None) -> str:
     if max_chars is not None and len(text) > max_chars:
         text = text[:max_chars].rstrip()
     return text
-
-
-def _strip_non_markers(match: re.Match[str]) -> str:
-    # Controls decoded from character references (``&#1;``) go; our own markers stay.
-    char = match.group()
-    return char if char in (_LINE, _PARA) else ""
 
 
 # --------------------------------------------------------------------------------------------
@@ -377,7 +458,7 @@ TRACKING_PARAMS: frozenset[str] = frozenset(
         "twclid", "ttclid", "li_fat_id", "igshid", "mc_cid", "mc_eid", "_hsenc", "_hsmi",
         "__hstc", "__hssc", "__hsfp", "hsctatracking", "mkt_tok", "oly_anon_id", "oly_enc_id",
         "rb_clickid", "s_cid", "vero_conv", "vero_id", "wickedid", "_openstat", "ref_src",
-        "ref_url", "spm", "ncid", "sr_share", "cmpid", "ito", "at_medium", "at_campaign",
+        "ref_url", "spm", "ncid", "sr_share", "cmpid", "at_medium", "at_campaign",
     }
 )  # fmt: skip
 
@@ -453,7 +534,7 @@ def canonical_url(url: str | None, *, base_url: str | None = None) -> str | None
     """
     if not url:
         return None
-    value = _strip_controls(url).strip(_URL_EDGE_CHARS).translate(_URL_INNER_WS)
+    value = _squeeze_url(_strip_controls(url))
     if not value:
         return None
     try:
@@ -565,7 +646,8 @@ def clean_entry(
     - ``title``: plain text (HTML titles converted), at most ``max_title_chars``; when empty,
       the first ~80 characters of the text, or ``"(untitled)"``.
     - ``summary_html``/``content_html``: :func:`sanitize_html` with base ``url or feed_url``.
-    - ``text``: :func:`html_to_text` of the sanitised content, else summary; ≤ 100,000 chars.
+    - ``text``: :func:`html_to_text` of the sanitised content, or of the summary when the
+      content has no text; ≤ 100,000 chars.
     - ``author``: :func:`clean_text`, ≤ 200 chars, None when empty.
     - ``dedupe_key``: :func:`canonical_url` of ``url`` (or ``urlsha256:<hex>`` of it when longer
       than 2,000 chars), else ``src:<source_id>:<guid>``.
@@ -577,16 +659,19 @@ def clean_entry(
     base = url or feed_url
     summary_html = sanitize_html(entry.summary, base_url=base)
     content_html = sanitize_html(entry.content, base_url=base)
-    text = html_to_text(content_html or summary_html, max_chars=_MAX_TEXT_CHARS)
+    text = html_to_text(content_html, max_chars=_MAX_TEXT_CHARS) or html_to_text(
+        summary_html, max_chars=_MAX_TEXT_CHARS
+    )
 
     title = _plain_title(entry, max_title_chars)
     if not title:
-        title = _shorten_words(text, min(_UNTITLED_CHARS, max_title_chars)) or UNTITLED
+        limit = min(_UNTITLED_CHARS, max_title_chars)
+        title = _shorten_words(text[: 4 * limit], limit) or UNTITLED
     author = clean_text(entry.author, max_chars=_MAX_AUTHOR_CHARS) or None
 
     canonical = canonical_url(url)
     if canonical and len(canonical) > _MAX_DEDUPE_URL_CHARS:
-        canonical = "urlsha256:" + hashlib.sha256(canonical.encode("ascii")).hexdigest()
+        canonical = "urlsha256:" + hashlib.sha256(canonical.encode("utf-8")).hexdigest()
     dedupe_key = canonical or f"src:{source_id}:{guid}"
 
     content_hash = _content_hash(

@@ -24,6 +24,8 @@ def make_engine(url: str) -> Engine:
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA busy_timeout=30000")
+            cur.execute("PRAGMA wal_autocheckpoint=8192")  # 32 MiB: fewer fsyncs in bulk ingest
+            cur.execute("PRAGMA cache_size=-32768")
             cur.close()
 
         return engine

@@ -8,10 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import multiprocessing
+import os
 import time
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -68,6 +72,14 @@ class IngestSummary:
 Progress = Callable[[SourceOutcome], None]
 
 
+@dataclass(frozen=True, slots=True)
+class CleanFeed:
+    items: list[CleanItem]
+    skipped: int  # entries that could not be cleaned (each logged)
+    title: str | None
+    link: str | None
+
+
 def clean_feed(
     body: bytes,
     *,
@@ -76,10 +88,11 @@ def clean_feed(
     content_type: str | None,
     settings: Settings,
     now: datetime,
-) -> tuple[list[CleanItem], int, str | None, str | None]:
-    """Parse and clean one document. Returns (items, skipped entries, feed title, feed link).
+) -> CleanFeed:
+    """Parse and clean one document (pure CPU work, safe to run in a worker process).
 
-    A bad entry is skipped (and counted) without losing the others.
+    A bad entry is skipped and counted without losing the others; a document that is not a
+    feed at all raises :class:`~curation.errors.ParseError`.
     """
     feed = parse_feed(body, url=url, content_type=content_type, now=now)
     items: list[CleanItem] = []
@@ -97,7 +110,20 @@ def clean_feed(
         except Exception:  # one hostile entry must not lose the rest of the feed
             log.warning("skipped an entry of %s", url, exc_info=True)
             skipped += 1
-    return items, skipped, feed.title, feed.link
+    return CleanFeed(items, skipped, feed.title, feed.link)
+
+
+def _worker_pool(settings: Settings, due: int) -> ProcessPoolExecutor | None:
+    """Parsing and cleaning are CPU-bound: spread them over worker processes for big batches.
+
+    Small batches run inline, where starting workers would cost more than it saves.
+    """
+    workers = settings.ingest_workers or os.cpu_count() or 1
+    if workers <= 1 or due < settings.ingest_pool_min_sources:
+        return None
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["curation.ingest"])
+    return ProcessPoolExecutor(max_workers=workers, mp_context=context)
 
 
 class Ingestor:
@@ -109,12 +135,16 @@ class Ingestor:
         self.now = now
         self._not_modified: list[int] = []
 
-    def apply(self, src: SourceRecord, result: FetchResult) -> SourceOutcome:
+    def apply(
+        self, src: SourceRecord, result: FetchResult, cleaned: CleanFeed | ParseError | None
+    ) -> SourceOutcome:
         if result.status == 304:
             self._not_modified.append(src.id)
             return SourceOutcome(src.id, src.url, "not_modified")
-        if result.status == 200 and result.body is not None:
-            return self._apply_body(src, result)
+        if isinstance(cleaned, ParseError):
+            return self._fail(src, "error", f"not a feed: {cleaned.detail}")
+        if result.status == 200 and cleaned is not None:
+            return self._store(src, result, cleaned)
         if result.status == 410:
             return self._fail(src, "gone", result.error or "HTTP 410 Gone", retire=True)
         status = "refused" if result.permanent_error else "error"
@@ -127,35 +157,25 @@ class Ingestor:
         )
         self._not_modified.clear()
 
-    def _apply_body(self, src: SourceRecord, result: FetchResult) -> SourceOutcome:
-        url = result.final_url or src.url
-        try:
-            items, skipped, title, link = clean_feed(
-                result.body or b"",
-                source_id=src.id,
-                url=url,
-                content_type=result.content_type,
-                settings=self.settings,
-                now=self.now,
-            )
-        except ParseError as exc:
-            return self._fail(src, "error", f"not a feed: {exc.detail}")
+    def _store(self, src: SourceRecord, result: FetchResult, cleaned: CleanFeed) -> SourceOutcome:
         try:
             saved = self.store.save_feed(
                 src.id,
-                items,
+                cleaned.items,
                 now=self.now,
                 next_attempt_at=next_poll(self.now, self.settings),
                 etag=result.etag,
                 last_modified=result.last_modified,
                 new_url=result.permanent_url,
-                title=title,
-                html_url=link,
+                title=cleaned.title,
+                html_url=cleaned.link,
             )
         except SQLAlchemyError as exc:
-            log.exception("could not store %s", url)
+            log.exception("could not store %s", src.url)
             return self._fail(src, "error", f"storage error: {type(exc).__name__}")
-        return SourceOutcome(src.id, src.url, "ok", saved.new, saved.updated, saved.linked, skipped)
+        return SourceOutcome(
+            src.id, src.url, "ok", saved.new, saved.updated, saved.linked, cleaned.skipped
+        )
 
     def _fail(
         self, src: SourceRecord, status: str, error: str, *, retire: bool = False
@@ -188,17 +208,41 @@ async def ingest_async(
         on_start(len(due))
     ingestor = Ingestor(store, settings, now)
     outcomes: list[SourceOutcome] = []
-    async with Fetcher(settings) as fetcher:
+    pool = _worker_pool(settings, len(due))
+    loop = asyncio.get_running_loop()
 
-        async def one(src: SourceRecord) -> tuple[SourceRecord, FetchResult]:
-            return src, await fetcher.fetch(src.url, etag=src.etag, last_modified=src.last_modified)
+    async def one(
+        src: SourceRecord,
+    ) -> tuple[SourceRecord, FetchResult, CleanFeed | ParseError | None]:
+        result = await fetcher.fetch(src.url, etag=src.etag, last_modified=src.last_modified)
+        if result.status != 200 or result.body is None:
+            return src, result, None
+        job = partial(
+            clean_feed,
+            result.body,
+            source_id=src.id,
+            url=result.final_url or src.url,
+            content_type=result.content_type,
+            settings=settings,
+            now=now,
+        )
+        try:
+            cleaned = await loop.run_in_executor(pool, job) if pool else job()
+        except ParseError as exc:
+            return src, result, exc
+        return src, result, cleaned
 
-        for task in asyncio.as_completed([one(src) for src in due]):
-            src, result = await task
-            outcome = ingestor.apply(src, result)
-            outcomes.append(outcome)
-            if on_progress:
-                on_progress(outcome)
+    try:
+        async with Fetcher(settings) as fetcher:
+            for task in asyncio.as_completed([one(src) for src in due]):
+                src, result, cleaned = await task
+                outcome = ingestor.apply(src, result, cleaned)
+                outcomes.append(outcome)
+                if on_progress:
+                    on_progress(outcome)
+    finally:
+        if pool:
+            pool.shutdown(cancel_futures=True)
     ingestor.flush()
     return IngestSummary(tuple(outcomes), time.perf_counter() - started)
 

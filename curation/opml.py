@@ -225,6 +225,8 @@ def _syntax_message(exc: etree.XMLSyntaxError) -> str:
     msg = (exc.msg or str(exc)).strip()
     # lxml appends ", line N, column M" to its message; we say where ourselves.
     msg = re.sub(r",\s*line \d+, column \d+\s*$", "", msg)
+    if msg.startswith("Excessive depth"):  # libxml2's nesting limit (256 without huge_tree)
+        msg = "elements are nested too deeply"
     line = exc.lineno if exc.lineno and exc.lineno > 0 else None
     column = exc.offset if exc.offset and exc.offset > 0 else None
     if line is None:
@@ -259,7 +261,7 @@ def _outlines(parent: etree._Element) -> list[etree._Element]:
 
 
 def _attributes(el: etree._Element) -> dict[str, str]:
-    """Attributes by lower-cased local name; the first spelling wins when two differ only in case."""
+    """Attributes by lower-cased local name; when two differ only in case, the first wins."""
     attrs: dict[str, str] = {}
     for key, value in el.attrib.items():
         attrs.setdefault(etree.QName(key).localname.lower(), value)
@@ -317,9 +319,10 @@ def _web_url(raw: str) -> tuple[str | None, str]:
         host = parts.hostname
     except ValueError:
         return None, "not a valid URL"
+    if not parts.scheme:
+        return None, "not an absolute URL (no scheme)"
     if parts.scheme.lower() not in {"http", "https"}:
-        scheme = parts.scheme or "no scheme"
-        return None, f"only http and https addresses are accepted, not {scheme!r}"
+        return None, f"only http and https addresses are accepted, not {parts.scheme!r}"
     if not host:
         return None, "no host name"
     return url, ""

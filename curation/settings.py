@@ -34,6 +34,11 @@ class Settings(BaseSettings):
         "curation/0.1 (+https://github.com/curation/curation; knowledge-flow digest)"
     )
 
+    # ingest: worker processes for parsing and cleaning (0 = one per CPU); batches with fewer
+    # due sources than ingest_pool_min_sources are processed inline
+    ingest_workers: int = 0
+    ingest_pool_min_sources: int = 20
+
     # scheduling
     poll_interval_minutes: int = 60
     backoff_base_minutes: int = 15

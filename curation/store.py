@@ -3,7 +3,7 @@
 Rows never leave this module: callers get :class:`SourceRecord` and plain counts.
 Writes for one feed happen in one transaction: items, their source links and the feed's HTTP
 validators are committed together, so a crash never saves an ETag without the items it covers.
-Inserts are set-based (``INSERT … ON CONFLICT DO NOTHING`` with many rows per statement) so that
+Inserts are set-based (``INSERT … ON CONFLICT DO NOTHING``, executed for many rows at once) so that
 concurrent ingest runs cannot insert an item twice and a cold ingest stays fast.
 """
 
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import Engine, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -54,6 +54,38 @@ class SaveResult:
     linked: int  # items already stored from another source, now linked to this one too
 
 
+_ITEM_COLUMNS = (
+    "dedupe_key",
+    "origin_source_id",
+    "url",
+    "title",
+    "summary_html",
+    "content_html",
+    "text",
+    "author",
+    "published_at",
+    "updated_at",
+    "first_seen_at",
+    "content_hash",
+)
+_LINK_COLUMNS = ("source_id", "guid", "item_id", "first_seen_at")
+
+
+def _sqlite_timestamp(value: datetime | None) -> str | None:
+    """A UTC datetime in the exact text form SQLAlchemy's SQLite DATETIME stores and compares."""
+    if value is None:
+        return None
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC)
+    return value.strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def _aware_utc(value: datetime | None) -> datetime | None:
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=UTC)
+
+
 def _record(row, item_count: int = 0) -> SourceRecord:  # noqa: ANN001
     return SourceRecord(
         id=row.id,
@@ -84,6 +116,8 @@ class Store:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
+        self._sql_cache: dict[tuple[str, tuple[str, ...]], str] = {}
+        self._ts = _sqlite_timestamp if engine.dialect.name == "sqlite" else _aware_utc
 
     # ---- sources ---------------------------------------------------------------------------
 
@@ -139,8 +173,7 @@ class Store:
             return 0, 0
         with self.engine.begin() as conn:
             before = conn.execute(select(func.count()).select_from(S)).scalar_one()
-            for chunk in _chunks(rows, 100):
-                conn.execute(self._insert(S).values(list(chunk)).on_conflict_do_nothing())
+            conn.execute(self._insert(S).on_conflict_do_nothing(), rows)
             after = conn.execute(select(func.count()).select_from(S)).scalar_one()
         added = after - before
         return added, len(rows) - added
@@ -321,46 +354,54 @@ class Store:
         existing: dict[str, int] = {}
         for chunk in _chunks(keys):
             existing.update(
-                conn.execute(select(I.c.dedupe_key, I.c.id).where(I.c.dedupe_key.in_(chunk)))
-                .tuples()
-                .all()
+                conn.execute(select(I.c.dedupe_key, I.c.id).where(I.c.dedupe_key.in_(chunk))).all()
             )
-        to_insert: dict[str, dict] = {}
+        ts = self._ts
+        seen_at = ts(now)
+        to_insert: dict[str, tuple] = {}
         for it in fresh:
             if it.dedupe_key not in existing and it.dedupe_key not in to_insert:
-                to_insert[it.dedupe_key] = {
-                    "dedupe_key": it.dedupe_key,
-                    "origin_source_id": source_id,
-                    "url": it.url,
-                    "title": it.title,
-                    "summary_html": it.summary_html,
-                    "content_html": it.content_html,
-                    "text": it.text,
-                    "author": it.author,
-                    "published_at": it.published_at,
-                    "updated_at": it.updated_at,
-                    "first_seen_at": now,
-                    "content_hash": it.content_hash,
-                }
-        rows = list(to_insert.values())
-        for chunk in _chunks(rows, 200):
-            conn.execute(self._insert(I).values(list(chunk)).on_conflict_do_nothing())
-        if rows:
+                to_insert[it.dedupe_key] = (
+                    it.dedupe_key,
+                    source_id,
+                    it.url,
+                    it.title,
+                    it.summary_html,
+                    it.content_html,
+                    it.text,
+                    it.author,
+                    ts(it.published_at),
+                    ts(it.updated_at),
+                    seen_at,
+                    it.content_hash,
+                )
+        if to_insert:
+            self._bulk_insert(conn, I, _ITEM_COLUMNS, list(to_insert.values()))
             for chunk in _chunks(list(to_insert)):
                 existing.update(
                     conn.execute(select(I.c.dedupe_key, I.c.id).where(I.c.dedupe_key.in_(chunk)))
                     .tuples()
                     .all()
                 )
-        links = [
-            {
-                "source_id": source_id,
-                "guid": it.guid,
-                "item_id": existing[it.dedupe_key],
-                "first_seen_at": now,
-            }
-            for it in fresh
-        ]
-        for chunk in _chunks(links, 300):
-            conn.execute(self._insert(L).values(list(chunk)).on_conflict_do_nothing())
-        return SaveResult(new=len(rows), updated=len(changed), linked=len(fresh) - len(rows))
+        links = [(source_id, it.guid, existing[it.dedupe_key], seen_at) for it in fresh]
+        self._bulk_insert(conn, L, _LINK_COLUMNS, links)
+        return SaveResult(
+            new=len(to_insert), updated=len(changed), linked=len(fresh) - len(to_insert)
+        )
+
+    def _bulk_insert(self, conn, table, columns: tuple[str, ...], rows: list[tuple]) -> None:  # noqa: ANN001
+        """``INSERT … ON CONFLICT DO NOTHING`` for many rows through the driver's executemany.
+
+        The hot path of a cold ingest: it skips SQLAlchemy's per-row parameter processing
+        (values are already in the driver's terms, see :meth:`_ts`), which made it 3× slower.
+        """
+        key = (table.name, columns)
+        sql = self._sql_cache.get(key)
+        if sql is None:
+            marker = "?" if self.engine.dialect.paramstyle == "qmark" else "%s"
+            sql = (
+                f"INSERT INTO {table.name} ({', '.join(columns)}) "
+                f"VALUES ({', '.join([marker] * len(columns))}) ON CONFLICT DO NOTHING"
+            )
+            self._sql_cache[key] = sql
+        conn.exec_driver_sql(sql, rows)

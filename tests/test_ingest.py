@@ -251,3 +251,18 @@ def test_refused_source_records_reason(
     assert rec.status == "refused" and "refused" in (rec.last_error or "").lower()
     assert rec.next_attempt_at and rec.next_attempt_at - NOW >= timedelta(hours=20)
     assert feed_server.hits("/f") == []
+
+
+def test_worker_processes_give_the_same_result(
+    store: Store, feed_server: FeedServer, sqlite_url: str
+) -> None:
+    """Big batches parse in worker processes; the stored result must not depend on it."""
+    s = make_settings(sqlite_url, ingest_workers=2, ingest_pool_min_sources=1)
+    for n in range(4):
+        store.add_source(feed_server.add(f"/p{n}", body=rss(f"P{n}", items(10, f"p{n}"))))
+    store.add_source(feed_server.add("/junk", body=b"\x00\xffnot xml at all"))
+    summary = ingest(store, s, now=NOW)
+    assert summary.count("ok") == 4 and summary.new_items == 40
+    junk = next(o for o in summary.outcomes if o.url.endswith("/junk"))
+    assert junk.status == "error" and "not a feed" in (junk.error or "")
+    assert "p3 title 9" in titles(store)

@@ -1,0 +1,17 @@
+"""The HTTP edge as it stands: health and the problem+json error shape."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+
+from app.main import create_app
+from curation.settings import Settings
+
+
+def test_healthz_and_problem_json(settings: Settings) -> None:
+    client = TestClient(create_app(settings))
+    assert client.get("/healthz").json() == {"status": "ok"}
+    missing = client.get("/nope")
+    assert missing.status_code == 404
+    assert missing.headers["content-type"].startswith("application/problem+json")
+    assert missing.json()["status"] == 404
