@@ -21,7 +21,6 @@ from __future__ import annotations
 import hashlib
 import html as htmllib
 import ipaddress
-import json
 import re
 import threading
 import unicodedata
@@ -402,6 +401,44 @@ def html_to_text(html: str | None, *, max_chars: int | None = None) -> str:
     return text
 
 
+_SANITISED_TAG_RE = re.compile(r'<(/?)([a-z0-9]+)(?:[^>"]|"[^"]*")*>')
+
+
+def _tag_break(match: re.Match[str]) -> str:
+    tag = match.group(2)
+    if tag in _PARA_TAGS:
+        return _PARA
+    if tag in _LINE_TAGS:
+        return _LINE
+    return " " if tag in _CELL_TAGS else ""
+
+
+def sanitised_to_text(html: str, *, max_chars: int | None = None) -> str:
+    """Plain text of HTML that :func:`sanitize_html` produced, without parsing it again.
+
+    Sanitised HTML is well-formed, holds only allow-listed tags with double-quoted attributes,
+    no comments, no script/style content and no control characters, so one pass over its tags
+    is enough: this is several times faster than :func:`html_to_text` on the ingest hot path
+    and gives the same text, except that newlines inside ``pre`` become spaces.
+    """
+    if not html:
+        return ""
+    raw = htmllib.unescape(_SANITISED_TAG_RE.sub(_tag_break, html))
+    if _PARA not in raw and _LINE not in raw:
+        text = " ".join(raw.split())
+    else:
+        paragraphs = []
+        for chunk in raw.split(_PARA):
+            lines = [" ".join(line.split()) for line in chunk.split(_LINE)]
+            paragraph = "\n".join(line for line in lines if line)
+            if paragraph:
+                paragraphs.append(paragraph)
+        text = "\n\n".join(paragraphs)
+    if max_chars is not None and len(text) > max_chars:
+        text = text[:max_chars].rstrip()
+    return text
+
+
 # --------------------------------------------------------------------------------------------
 # Plain text
 # --------------------------------------------------------------------------------------------
@@ -631,8 +668,10 @@ def _clean_guid(value: str | None) -> str:
 
 
 def _content_hash(*fields: str | None) -> str:
-    payload = json.dumps(fields, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+    # Fields hold no control characters (cleaned above), so \x1f separates them unambiguously;
+    # None is told apart from "" by a \x1e marker.
+    payload = "\x1f".join("\x1e" if f is None else f for f in fields)
+    return hashlib.sha256(payload.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def clean_entry(
@@ -659,7 +698,7 @@ def clean_entry(
     base = url or feed_url
     summary_html = sanitize_html(entry.summary, base_url=base)
     content_html = sanitize_html(entry.content, base_url=base)
-    text = html_to_text(content_html, max_chars=_MAX_TEXT_CHARS) or html_to_text(
+    text = sanitised_to_text(content_html, max_chars=_MAX_TEXT_CHARS) or sanitised_to_text(
         summary_html, max_chars=_MAX_TEXT_CHARS
     )
 

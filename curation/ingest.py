@@ -10,8 +10,9 @@ import asyncio
 import logging
 import multiprocessing
 import os
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -26,7 +27,7 @@ from curation.fetch import Fetcher
 from curation.parse import parse_feed
 from curation.schedule import next_poll, next_retry
 from curation.settings import Settings
-from curation.store import SourceRecord, Store
+from curation.store import FeedWrite, SourceRecord, Store
 
 log = logging.getLogger(__name__)
 
@@ -116,18 +117,32 @@ def clean_feed(
 def _worker_pool(settings: Settings, due: int) -> ProcessPoolExecutor | None:
     """Parsing and cleaning are CPU-bound: spread them over worker processes for big batches.
 
-    Small batches run inline, where starting workers would cost more than it saves.
+    Small batches run inline, where starting workers would cost more than it saves. Workers
+    are forked (milliseconds, nothing to import) while the process has a single thread, and
+    come from a fork server otherwise, since forking a threaded process is unsafe.
     """
     workers = settings.ingest_workers or os.cpu_count() or 1
     if workers <= 1 or due < settings.ingest_pool_min_sources:
         return None
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["curation.ingest"])
-    return ProcessPoolExecutor(max_workers=workers, mp_context=context)
+    if threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods():
+        context = multiprocessing.get_context("fork")
+    else:
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(["curation.ingest"])
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
+    for _ in range(workers):  # start them now, before the fetcher's threads exist
+        pool.submit(int)
+    return pool
+
+
+_GROUP_SIZE = 25  # feeds stored per transaction at most
+_GROUP_WAIT = 0.2  # seconds a finished feed may wait for others to share its commit
+
+Fetched = tuple[SourceRecord, FetchResult, "CleanFeed | ParseError | None"]
 
 
 class Ingestor:
-    """Applies fetch results to the store, source by source."""
+    """Applies fetch results to the store, a group of sources at a time."""
 
     def __init__(self, store: Store, settings: Settings, now: datetime) -> None:
         self.store = store
@@ -135,20 +150,48 @@ class Ingestor:
         self.now = now
         self._not_modified: list[int] = []
 
-    def apply(
-        self, src: SourceRecord, result: FetchResult, cleaned: CleanFeed | ParseError | None
-    ) -> SourceOutcome:
-        if result.status == 304:
-            self._not_modified.append(src.id)
-            return SourceOutcome(src.id, src.url, "not_modified")
-        if isinstance(cleaned, ParseError):
-            return self._fail(src, "error", f"not a feed: {cleaned.detail}")
-        if result.status == 200 and cleaned is not None:
-            return self._store(src, result, cleaned)
-        if result.status == 410:
-            return self._fail(src, "gone", result.error or "HTTP 410 Gone", retire=True)
-        status = "refused" if result.permanent_error else "error"
-        return self._fail(src, status, result.error or f"HTTP {result.status}")
+    def apply(self, fetched: Sequence[Fetched]) -> list[SourceOutcome]:
+        """Record what each fetch found; every fetched feed of the group is stored in one
+        transaction (a feed's items always together with its validators)."""
+        outcomes: list[SourceOutcome] = []
+        writes: list[tuple[SourceRecord, FeedWrite, int]] = []
+        for src, result, cleaned in fetched:
+            if result.status == 304:
+                self._not_modified.append(src.id)
+                outcomes.append(SourceOutcome(src.id, src.url, "not_modified"))
+            elif isinstance(cleaned, ParseError):
+                outcomes.append(self._fail(src, "error", f"not a feed: {cleaned.detail}"))
+            elif result.status == 200 and cleaned is not None:
+                write = FeedWrite(
+                    src.id,
+                    cleaned.items,
+                    etag=result.etag,
+                    last_modified=result.last_modified,
+                    new_url=result.permanent_url,
+                    title=cleaned.title,
+                    html_url=cleaned.link,
+                )
+                writes.append((src, write, cleaned.skipped))
+            elif result.status == 410:
+                error = result.error or "HTTP 410 Gone"
+                outcomes.append(self._fail(src, "gone", error, retire=True))
+            else:
+                status = "refused" if result.permanent_error else "error"
+                outcomes.append(self._fail(src, status, result.error or f"HTTP {result.status}"))
+        saved = self.store.save_feeds(
+            [w for _, w, _ in writes],
+            now=self.now,
+            next_attempt_at=next_poll(self.now, self.settings),
+        )
+        for (src, _, skipped), res in zip(writes, saved, strict=True):
+            if isinstance(res, SQLAlchemyError):
+                log.error("could not store %s: %s", src.url, res)
+                outcomes.append(self._fail(src, "error", f"storage error: {type(res).__name__}"))
+            else:
+                outcomes.append(
+                    SourceOutcome(src.id, src.url, "ok", res.new, res.updated, res.linked, skipped)
+                )
+        return outcomes
 
     def flush(self) -> None:
         """Write the batched not-modified outcomes (one statement for hundreds of sources)."""
@@ -156,26 +199,6 @@ class Ingestor:
             self._not_modified, now=self.now, next_attempt_at=next_poll(self.now, self.settings)
         )
         self._not_modified.clear()
-
-    def _store(self, src: SourceRecord, result: FetchResult, cleaned: CleanFeed) -> SourceOutcome:
-        try:
-            saved = self.store.save_feed(
-                src.id,
-                cleaned.items,
-                now=self.now,
-                next_attempt_at=next_poll(self.now, self.settings),
-                etag=result.etag,
-                last_modified=result.last_modified,
-                new_url=result.permanent_url,
-                title=cleaned.title,
-                html_url=cleaned.link,
-            )
-        except SQLAlchemyError as exc:
-            log.exception("could not store %s", src.url)
-            return self._fail(src, "error", f"storage error: {type(exc).__name__}")
-        return SourceOutcome(
-            src.id, src.url, "ok", saved.new, saved.updated, saved.linked, cleaned.skipped
-        )
 
     def _fail(
         self, src: SourceRecord, status: str, error: str, *, retire: bool = False
@@ -211,9 +234,7 @@ async def ingest_async(
     pool = _worker_pool(settings, len(due))
     loop = asyncio.get_running_loop()
 
-    async def one(
-        src: SourceRecord,
-    ) -> tuple[SourceRecord, FetchResult, CleanFeed | ParseError | None]:
+    async def one(src: SourceRecord) -> Fetched:
         result = await fetcher.fetch(src.url, etag=src.etag, last_modified=src.last_modified)
         if result.status != 200 or result.body is None:
             return src, result, None
@@ -234,12 +255,24 @@ async def ingest_async(
 
     try:
         async with Fetcher(settings) as fetcher:
-            for task in asyncio.as_completed([one(src) for src in due]):
-                src, result, cleaned = await task
-                outcome = ingestor.apply(src, result, cleaned)
-                outcomes.append(outcome)
-                if on_progress:
-                    on_progress(outcome)
+            pending = {asyncio.ensure_future(one(src)) for src in due}
+            group: list[Fetched] = []
+            opened = 0.0
+            while pending:
+                done, pending = await asyncio.wait(
+                    pending, timeout=_GROUP_WAIT, return_when=asyncio.FIRST_COMPLETED
+                )
+                if done and not group:
+                    opened = loop.time()
+                group.extend(task.result() for task in done)
+                # store results in groups: one commit per group, not per feed
+                full = len(group) >= _GROUP_SIZE or loop.time() - opened >= _GROUP_WAIT
+                if group and (full or not pending):
+                    for outcome in ingestor.apply(group):
+                        outcomes.append(outcome)
+                        if on_progress:
+                            on_progress(outcome)
+                    group = []
     finally:
         if pool:
             pool.shutdown(cancel_futures=True)

@@ -760,3 +760,22 @@ def test_content_hash_tracks_stored_fields() -> None:
         {"updated": datetime(2026, 2, 1, tzinfo=UTC)},
     ):
         assert digest(replace(base, **change)) != h, change
+
+
+def test_sanitised_to_text_matches_html_to_text_on_sanitised_html() -> None:
+    """The ingest fast path gives the same text as the parsing path (pre aside)."""
+    from curation.clean import sanitised_to_text
+
+    samples = [
+        "<p>One &amp; two</p><p>three<br>four</p>",
+        "<ul><li>a</li><li>b &lt;c&gt;</li></ul><blockquote>quote</blockquote>",
+        '<a href="https://x.example/?a=1&amp;b=2" title="a &gt; b">link</a> tail',
+        "<table><tr><td>1</td><td>2</td></tr></table>",
+        "plain   text\n with\tspaces",
+        "<h1>Title</h1>Body&nbsp;text",
+    ]
+    for raw in samples:
+        clean = sanitize_html(raw, base_url="https://example.org/")
+        assert sanitised_to_text(clean) == html_to_text(clean), raw
+    assert sanitised_to_text("") == ""
+    assert sanitised_to_text("<p>abc</p>", max_chars=2) == "ab"
