@@ -16,8 +16,7 @@ $(STAMP): pyproject.toml
 
 run: $(STAMP)
 	$(BIN)/curation db upgrade
-	@if [ "$$($(BIN)/curation sources list | tail -n 1)" = "0 sources" ]; then \
-		$(BIN)/curation sources import feeds.opml; fi
+	$(BIN)/curation sources import --if-empty feeds.opml
 	$(BIN)/curation ingest
 
 lint: $(STAMP)

@@ -14,7 +14,7 @@ from pathlib import Path
 from curation.db import make_engine, upgrade
 from curation.errors import CurationError
 from curation.ingest import IngestSummary, SourceOutcome, ingest
-from curation.opml import export_opml, parse_opml
+from curation.opml import export_opml, read_opml
 from curation.settings import Settings, get_settings
 from curation.store import Store
 
@@ -30,9 +30,16 @@ def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_sources_import(args: argparse.Namespace, settings: Settings) -> int:
-    sources = parse_opml(Path(args.file).read_bytes())
-    added, present = _store(settings).import_sources(sources)
+    store = _store(settings)
+    if args.if_empty and store.list_sources():
+        print("sources already configured: nothing imported")
+        return 0
+    found = read_opml(Path(args.file).read_bytes())
+    added, present = store.import_sources(found.sources)
     print(f"imported {added} new sources ({present} already present) from {args.file}")
+    for problem in found.problems:
+        where = f"line {problem.line}: " if problem.line else ""
+        print(f"  skipped {where}{problem.reason}", file=sys.stderr)
     return 0
 
 
@@ -116,6 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     imp = src.add_parser("import", help="import sources from an OPML file")
     imp.add_argument("file")
+    imp.add_argument("--if-empty", action="store_true", help="only when no source exists yet")
     imp.set_defaults(func=cmd_sources_import)
     exp = src.add_parser("export", help="export sources as OPML")
     exp.add_argument("-o", "--output")

@@ -48,7 +48,7 @@ class ParsedEntry:
 
 @dataclass(frozen=True, slots=True)
 class ParsedFeed:
-    """A whole feed document. ``version`` names the format, e.g. ``rss20``, ``atom10``, ``json11``."""
+    """A whole feed document; ``version`` names its format (``rss20``, ``atom10``, ``json11``…)."""
 
     version: str
     title: str | None = None
