@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
@@ -233,14 +234,13 @@ async def ingest_async(
     outcomes: list[SourceOutcome] = []
     pool = _worker_pool(settings, len(due))
     loop = asyncio.get_running_loop()
+    finished: asyncio.Queue[Fetched] = asyncio.Queue()
 
-    async def one(src: SourceRecord) -> Fetched:
-        result = await fetcher.fetch(src.url, etag=src.etag, last_modified=src.last_modified)
-        if result.status != 200 or result.body is None:
-            return src, result, None
+    async def clean(src: SourceRecord, result: FetchResult) -> CleanFeed | ParseError:
+        nonlocal pool
         job = partial(
             clean_feed,
-            result.body,
+            result.body or b"",
             source_id=src.id,
             url=result.final_url or src.url,
             content_type=result.content_type,
@@ -248,32 +248,57 @@ async def ingest_async(
             now=now,
         )
         try:
-            cleaned = await loop.run_in_executor(pool, job) if pool else job()
+            if pool is not None:
+                try:
+                    return await loop.run_in_executor(pool, job)
+                except BrokenProcessPool:  # a worker died (killed, out of memory): go on inline
+                    log.error("ingest worker pool broke; parsing the rest inline")
+                    pool = None
+            return job()
         except ParseError as exc:
-            return src, result, exc
-        return src, result, cleaned
+            return exc
+        except Exception as exc:  # a parser bug must cost one feed, not the batch
+            log.exception("could not read %s", src.url)
+            return ParseError(f"internal error while reading the feed ({type(exc).__name__})")
 
+    async def one(src: SourceRecord) -> None:
+        cleaned = None
+        try:
+            result = await fetcher.fetch(src.url, etag=src.etag, last_modified=src.last_modified)
+            if result.status == 200 and result.body is not None:
+                cleaned = await clean(src, result)
+        except Exception as exc:  # every source reports back, whatever happened
+            log.exception("could not fetch %s", src.url)
+            result = FetchResult(url=src.url, status=0, error=f"internal error: {exc!r}")
+        finished.put_nowait((src, result, cleaned))
+
+    async def next_group() -> list[Fetched]:
+        """The next finished feeds to store together: one commit per group, not per feed."""
+        group = [await finished.get()]
+        deadline = loop.time() + _GROUP_WAIT
+        while len(group) < _GROUP_SIZE and len(group) < remaining:
+            try:
+                timeout = max(0.0, deadline - loop.time())
+                group.append(await asyncio.wait_for(finished.get(), timeout))
+            except TimeoutError:
+                break
+        return group
+
+    tasks: list[asyncio.Task[None]] = []
     try:
         async with Fetcher(settings) as fetcher:
-            pending = {asyncio.ensure_future(one(src)) for src in due}
-            group: list[Fetched] = []
-            opened = 0.0
-            while pending:
-                done, pending = await asyncio.wait(
-                    pending, timeout=_GROUP_WAIT, return_when=asyncio.FIRST_COMPLETED
-                )
-                if done and not group:
-                    opened = loop.time()
-                group.extend(task.result() for task in done)
-                # store results in groups: one commit per group, not per feed
-                full = len(group) >= _GROUP_SIZE or loop.time() - opened >= _GROUP_WAIT
-                if group and (full or not pending):
-                    for outcome in ingestor.apply(group):
-                        outcomes.append(outcome)
-                        if on_progress:
-                            on_progress(outcome)
-                    group = []
+            tasks = [asyncio.create_task(one(src)) for src in due]
+            remaining = len(due)
+            while remaining:
+                group = await next_group()
+                remaining -= len(group)
+                for outcome in ingestor.apply(group):
+                    outcomes.append(outcome)
+                    if on_progress:
+                        on_progress(outcome)
     finally:
+        for task in tasks:
+            task.cancel()
         if pool:
             pool.shutdown(cancel_futures=True)
     ingestor.flush()
