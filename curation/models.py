@@ -13,7 +13,16 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import Column, DateTime, ForeignKey, Index, Integer, Text, UniqueConstraint
+from sqlalchemy import (
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
@@ -109,3 +118,78 @@ class ItemSource(SQLModel, table=True):
 
 
 metadata = SQLModel.metadata
+
+
+# ---- people and what they told us ---------------------------------------------------------
+
+
+class Person(SQLModel, table=True):
+    """A learner, curator or admin. ``api_key_hash`` is a SHA-256 of the key (shown once)."""
+
+    __tablename__ = "person"
+
+    id: int | None = Field(default=None, primary_key=True)
+    email: str = Field(sa_column=Column(Text, nullable=False, unique=True))
+    name: str = Field(sa_column=Column(Text, nullable=False))
+    role: str = Field(default="learner", max_length=20)  # learner | curator | admin
+    timezone: str = Field(default="UTC", max_length=64)
+    digest_hour: int = Field(default=7)
+    email_digests: bool = Field(default=True)  # False once unsubscribed
+    api_key_hash: str | None = Field(default=None, max_length=64, unique=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
+
+
+class Interest(SQLModel, table=True):
+    __tablename__ = "interest"
+    __table_args__ = (UniqueConstraint("person_id", "phrase", name="uq_interest_phrase"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("person.id", ondelete="CASCADE"), nullable=False)
+    )
+    phrase: str = Field(sa_column=Column(Text, nullable=False))
+    weight: float = Field(default=1.0)
+
+
+class Mute(SQLModel, table=True):
+    __tablename__ = "mute"
+    __table_args__ = (UniqueConstraint("person_id", "phrase", name="uq_mute_phrase"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("person.id", ondelete="CASCADE"), nullable=False)
+    )
+    phrase: str = Field(sa_column=Column(Text, nullable=False))
+
+
+class Feedback(SQLModel, table=True):
+    """A person's reaction to an item: useful | not_useful | saved | opened (latest wins)."""
+
+    __tablename__ = "feedback"
+    __table_args__ = (
+        UniqueConstraint("person_id", "item_id", "signal", name="uq_feedback_signal"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("person.id", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
+    item_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("item.id", ondelete="CASCADE"), nullable=False)
+    )
+    signal: str = Field(max_length=20)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
+
+
+class RankModel(SQLModel, table=True):
+    """The fitted TF-IDF model of the recent item window (built in the batch step, reused)."""
+
+    __tablename__ = "rank_model"
+
+    id: int | None = Field(default=None, primary_key=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
+    item_count: int = Field(default=0)
+    max_item_id: int = Field(default=0)
+    blob: bytes = Field(sa_column=Column(LargeBinary, nullable=False))

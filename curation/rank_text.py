@@ -88,7 +88,11 @@ def stem(word: str) -> str:
         if w.endswith(suffix):
             base = w[: -len(suffix)]
             if len(base) >= 3 and _has_vowel(base):
-                if len(base) >= 4 and base[-1] == base[-2] and base[-1] not in _UNDOUBLE_KEEP | _VOWELS:
+                if (
+                    len(base) >= 4
+                    and base[-1] == base[-2]
+                    and base[-1] not in _UNDOUBLE_KEEP | _VOWELS
+                ):
                     base = base[:-1]
                 w = base
             break
@@ -145,4 +149,7 @@ def surface_forms(texts: Iterable[str], *, use_stemmer: bool = True) -> dict[str
             key = stem(tok) if use_stemmer else tok
             forms = counts.setdefault(key, {})
             forms[tok] = forms.get(tok, 0) + 1
-    return {key: max(forms.items(), key=lambda kv: (kv[1], -len(kv[0])))[0] for key, forms in counts.items()}
+    return {
+        key: max(forms.items(), key=lambda kv: (kv[1], -len(kv[0])))[0]
+        for key, forms in counts.items()
+    }

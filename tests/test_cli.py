@@ -57,7 +57,9 @@ def test_import_list_export_roundtrip(env: dict[str, str], tmp_path: Path) -> No
 
 def test_add_and_ingest_prints_summary(env: dict[str, str], feed_server: FeedServer) -> None:
     run(["db", "upgrade"], env)
-    good = feed_server.add("/good", body=rss("Good", [{"title": "t", "guid": "g", "link": "https://e.org/1"}]))
+    good = feed_server.add(
+        "/good", body=rss("Good", [{"title": "t", "guid": "g", "link": "https://e.org/1"}])
+    )
     bad = feed_server.add("/bad", status=500)
     run(["sources", "add", good], env)
     run(["sources", "add", bad], env)

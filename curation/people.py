@@ -1,0 +1,318 @@
+"""People, their declared interests and mutes, their feedback, and API keys.
+
+The only module that runs SQL for people. Callers get :class:`PersonRecord` dataclasses.
+API keys are random 32-byte tokens shown once; only their SHA-256 is stored, and a lookup
+compares digests in constant time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy import Engine, delete, func, select, update
+from sqlalchemy.exc import IntegrityError
+
+from curation.errors import Conflict, InvalidInput, NotFound
+from curation.models import Feedback, Interest, Item, Mute, Person, utcnow
+
+P = Person.__table__
+INT = Interest.__table__
+M = Mute.__table__
+F = Feedback.__table__
+
+ROLES = ("learner", "curator", "admin")
+SIGNALS = ("useful", "not_useful", "saved", "opened")
+_OPPOSITE = {"useful": "not_useful", "not_useful": "useful"}
+KEY_PREFIX = "cur_"
+MAX_INTERESTS = 50
+MAX_PHRASE_CHARS = 100
+
+
+@dataclass(frozen=True, slots=True)
+class PersonRecord:
+    id: int
+    email: str
+    name: str
+    role: str
+    timezone: str
+    digest_hour: int
+    email_digests: bool
+    created_at: datetime
+    interests: tuple[tuple[str, float], ...] = ()
+    mutes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Reaction:
+    item_id: int
+    signal: str
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class NewPerson:
+    email: str
+    name: str
+    role: str = "learner"
+    timezone: str = "UTC"
+    digest_hour: int = 7
+    interests: Sequence[tuple[str, float]] = field(default_factory=tuple)
+    mutes: Sequence[str] = field(default_factory=tuple)
+
+
+def hash_key(api_key: str) -> str:
+    return hashlib.sha256(api_key.encode("utf-8")).hexdigest()
+
+
+def new_api_key() -> str:
+    return KEY_PREFIX + secrets.token_urlsafe(32)
+
+
+def clean_phrase(phrase: str) -> str:
+    value = " ".join(str(phrase).split())
+    if not value:
+        raise InvalidInput("an interest or mute phrase cannot be empty")
+    if len(value) > MAX_PHRASE_CHARS:
+        raise InvalidInput(f"phrase longer than {MAX_PHRASE_CHARS} characters: {value[:30]}…")
+    return value
+
+
+def check_person_fields(
+    *, role: str | None = None, timezone: str | None = None, digest_hour: int | None = None
+) -> None:
+    if role is not None and role not in ROLES:
+        raise InvalidInput(f"role must be one of {', '.join(ROLES)}, not {role!r}")
+    if timezone is not None:
+        try:
+            ZoneInfo(timezone)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise InvalidInput(f"unknown time zone {timezone!r}") from exc
+    if digest_hour is not None and not 0 <= digest_hour <= 23:
+        raise InvalidInput("digest_hour must be between 0 and 23")
+
+
+def _interest_rows(person_id: int, interests: Iterable[tuple[str, float]]) -> list[dict]:
+    rows: dict[str, dict] = {}
+    for phrase, weight in interests:
+        text = clean_phrase(phrase)
+        if not 0 < float(weight) <= 10:
+            raise InvalidInput(f"weight of {text!r} must be above 0 and at most 10")
+        rows[text.lower()] = {"person_id": person_id, "phrase": text, "weight": float(weight)}
+    if len(rows) > MAX_INTERESTS:
+        raise InvalidInput(f"at most {MAX_INTERESTS} interests")
+    return list(rows.values())
+
+
+def _mute_rows(person_id: int, mutes: Iterable[str]) -> list[dict]:
+    rows = {clean_phrase(m).lower(): clean_phrase(m) for m in mutes}
+    if len(rows) > MAX_INTERESTS:
+        raise InvalidInput(f"at most {MAX_INTERESTS} mutes")
+    return [{"person_id": person_id, "phrase": p} for p in rows.values()]
+
+
+class PeopleStore:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    # ---- people ----------------------------------------------------------------------------
+
+    def create(self, new: NewPerson) -> tuple[PersonRecord, str]:
+        """Create a person and return it with its API key (the only time the key is shown)."""
+        check_person_fields(role=new.role, timezone=new.timezone, digest_hour=new.digest_hour)
+        email = new.email.strip()
+        if "@" not in email or len(email) > 320:
+            raise InvalidInput("email must be an address like name@example.org")
+        api_key = new_api_key()
+        with self.engine.begin() as conn:
+            try:
+                person_id = conn.execute(
+                    P.insert()
+                    .values(
+                        email=email,
+                        name=new.name.strip() or email,
+                        role=new.role,
+                        timezone=new.timezone,
+                        digest_hour=new.digest_hour,
+                        email_digests=True,
+                        api_key_hash=hash_key(api_key),
+                        created_at=utcnow(),
+                    )
+                    .returning(P.c.id)
+                ).scalar_one()
+            except IntegrityError as exc:
+                raise Conflict(f"a person with email {email} already exists") from exc
+            rows = _interest_rows(person_id, new.interests)
+            if rows:
+                conn.execute(INT.insert(), rows)
+            mutes = _mute_rows(person_id, new.mutes)
+            if mutes:
+                conn.execute(M.insert(), mutes)
+        return self.get(person_id), api_key
+
+    def get(self, person_id: int) -> PersonRecord:
+        people = self._load(P.c.id == person_id)
+        if not people:
+            raise NotFound(f"person {person_id} does not exist", resource_id=person_id)
+        return people[0]
+
+    def list(self, *, after_id: int = 0, limit: int = 50) -> list[PersonRecord]:
+        return self._load(P.c.id > after_id, limit=limit)
+
+    def all(self) -> list[PersonRecord]:
+        return self._load(None)
+
+    def update(self, person_id: int, **fields: object) -> PersonRecord:
+        allowed = {"name", "email", "role", "timezone", "digest_hour", "email_digests"}
+        unknown = set(fields) - allowed
+        if unknown:
+            raise InvalidInput(f"cannot change {', '.join(sorted(unknown))}")
+        check_person_fields(
+            role=fields.get("role"),  # type: ignore[arg-type]
+            timezone=fields.get("timezone"),  # type: ignore[arg-type]
+            digest_hour=fields.get("digest_hour"),  # type: ignore[arg-type]
+        )
+        if fields:
+            with self.engine.begin() as conn:
+                try:
+                    done = conn.execute(update(P).where(P.c.id == person_id).values(**fields))
+                except IntegrityError as exc:
+                    raise Conflict("that email belongs to another person") from exc
+                if done.rowcount == 0:
+                    raise NotFound(f"person {person_id} does not exist", resource_id=person_id)
+        return self.get(person_id)
+
+    def delete(self, person_id: int) -> None:
+        with self.engine.begin() as conn:
+            if conn.execute(delete(P).where(P.c.id == person_id)).rowcount == 0:
+                raise NotFound(f"person {person_id} does not exist", resource_id=person_id)
+
+    def authenticate(self, api_key: str) -> PersonRecord | None:
+        """The person holding ``api_key``, or None. Digests are compared in constant time."""
+        digest = hash_key(api_key)
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(P.c.id, P.c.api_key_hash).where(P.c.api_key_hash == digest)
+            ).first()
+        if row is None or not hmac.compare_digest(row.api_key_hash, digest):
+            return None
+        return self.get(row.id)
+
+    def rotate_key(self, person_id: int) -> str:
+        api_key = new_api_key()
+        with self.engine.begin() as conn:
+            done = conn.execute(
+                update(P).where(P.c.id == person_id).values(api_key_hash=hash_key(api_key))
+            )
+            if done.rowcount == 0:
+                raise NotFound(f"person {person_id} does not exist", resource_id=person_id)
+        return api_key
+
+    # ---- interests, mutes ------------------------------------------------------------------
+
+    def set_interests(self, person_id: int, interests: Iterable[tuple[str, float]]) -> PersonRecord:
+        rows = _interest_rows(person_id, interests)
+        self.get(person_id)
+        with self.engine.begin() as conn:
+            conn.execute(delete(INT).where(INT.c.person_id == person_id))
+            if rows:
+                conn.execute(INT.insert(), rows)
+        return self.get(person_id)
+
+    def set_mutes(self, person_id: int, mutes: Iterable[str]) -> PersonRecord:
+        rows = _mute_rows(person_id, mutes)
+        self.get(person_id)
+        with self.engine.begin() as conn:
+            conn.execute(delete(M).where(M.c.person_id == person_id))
+            if rows:
+                conn.execute(M.insert(), rows)
+        return self.get(person_id)
+
+    # ---- feedback --------------------------------------------------------------------------
+
+    def record_feedback(self, person_id: int, item_id: int, signal: str) -> Reaction:
+        """Record a reaction; useful and not_useful replace each other (latest wins)."""
+        if signal not in SIGNALS:
+            raise InvalidInput(f"signal must be one of {', '.join(SIGNALS)}")
+        now = utcnow()
+        with self.engine.begin() as conn:
+            if conn.execute(select(Item.id).where(Item.id == item_id)).first() is None:
+                raise NotFound(f"item {item_id} does not exist", resource_id=item_id)
+            match = (F.c.person_id == person_id) & (F.c.item_id == item_id)
+            opposite = _OPPOSITE.get(signal)
+            if opposite:
+                conn.execute(delete(F).where(match & (F.c.signal == opposite)))
+            updated = conn.execute(
+                update(F).where(match & (F.c.signal == signal)).values(created_at=now)
+            )
+            if updated.rowcount == 0:
+                conn.execute(
+                    F.insert().values(
+                        person_id=person_id, item_id=item_id, signal=signal, created_at=now
+                    )
+                )
+        return Reaction(item_id, signal, now)
+
+    def reactions(self, person_ids: Sequence[int] | None = None) -> dict[int, list[Reaction]]:
+        """Every person's useful / not_useful reactions, oldest first."""
+        query = (
+            select(F.c.person_id, F.c.item_id, F.c.signal, F.c.created_at)
+            .where(F.c.signal.in_(("useful", "not_useful")))
+            .order_by(F.c.created_at)
+        )
+        if person_ids is not None:
+            query = query.where(F.c.person_id.in_(list(person_ids)))
+        out: dict[int, list[Reaction]] = {}
+        with self.engine.connect() as conn:
+            for pid, item_id, signal, at in conn.execute(query):
+                out.setdefault(pid, []).append(Reaction(item_id, signal, at))
+        return out
+
+    def count(self) -> int:
+        with self.engine.connect() as conn:
+            return conn.execute(select(func.count()).select_from(P)).scalar_one()
+
+    # ---- loading ---------------------------------------------------------------------------
+
+    def _load(self, where, limit: int | None = None) -> list[PersonRecord]:  # noqa: ANN001
+        query = select(P).order_by(P.c.id)
+        if where is not None:
+            query = query.where(where)
+        if limit is not None:
+            query = query.limit(limit)
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).all()
+            ids = [r.id for r in rows]
+            interests: dict[int, list[tuple[str, float]]] = {}
+            mutes: dict[int, list[str]] = {}
+            if ids:
+                for pid, phrase, weight in conn.execute(
+                    select(INT.c.person_id, INT.c.phrase, INT.c.weight)
+                    .where(INT.c.person_id.in_(ids))
+                    .order_by(INT.c.id)
+                ):
+                    interests.setdefault(pid, []).append((phrase, weight))
+                for pid, phrase in conn.execute(
+                    select(M.c.person_id, M.c.phrase).where(M.c.person_id.in_(ids)).order_by(M.c.id)
+                ):
+                    mutes.setdefault(pid, []).append(phrase)
+        return [
+            PersonRecord(
+                id=r.id,
+                email=r.email,
+                name=r.name,
+                role=r.role,
+                timezone=r.timezone,
+                digest_hour=r.digest_hour,
+                email_digests=r.email_digests,
+                created_at=r.created_at,
+                interests=tuple(interests.get(r.id, ())),
+                mutes=tuple(mutes.get(r.id, ())),
+            )
+            for r in rows
+        ]
