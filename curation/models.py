@@ -193,3 +193,58 @@ class RankModel(SQLModel, table=True):
     item_count: int = Field(default=0)
     max_item_id: int = Field(default=0)
     blob: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+
+
+# ---- digests ------------------------------------------------------------------------------
+
+
+class Digest(SQLModel, table=True):
+    """One person's digest for one local date: built once, then the same content after.
+
+    ``payload`` is the rendered digest (JSON) so that the API and the e-mail show exactly what
+    was recorded. The e-mail fields track delivery: it is recorded before sending and marked
+    sent after, so a crash never sends twice or loses a digest.
+    """
+
+    __tablename__ = "digest"
+    __table_args__ = (UniqueConstraint("person_id", "day", name="uq_digest_day"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("person.id", ondelete="CASCADE"), nullable=False)
+    )
+    day: str = Field(max_length=10)  # YYYY-MM-DD in the person's time zone
+    window_start: datetime = Field(sa_column=_ts(nullable=False))
+    window_end: datetime = Field(sa_column=_ts(nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
+    item_count: int = Field(default=0)
+    payload: str = Field(sa_column=Column(Text, nullable=False))
+    # pending | sending | sent | empty | failed
+    email_status: str = Field(default="pending", max_length=20)
+    email_attempts: int = Field(default=0)
+    email_error: str | None = Field(default=None, sa_column=Column(Text))
+    email_next_attempt_at: datetime | None = Field(default=None, sa_column=_ts())
+    email_sent_at: datetime | None = Field(default=None, sa_column=_ts())
+
+
+class DigestItem(SQLModel, table=True):
+    """An item delivered to a person. ``(person_id, item_id)`` is unique: never twice."""
+
+    __tablename__ = "digest_item"
+    __table_args__ = (UniqueConstraint("person_id", "item_id", name="uq_digest_item_once"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    digest_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("digest.id", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
+    person_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("person.id", ondelete="CASCADE"), nullable=False)
+    )
+    item_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("item.id", ondelete="CASCADE"), nullable=False)
+    )
+    section: str = Field(max_length=20)  # for_you | gems
+    position: int = Field(default=0)
+    score: float = Field(default=0.0)
