@@ -59,8 +59,15 @@ _CONTROL_RE = re.compile("[\x00-\x08\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufeff]")
 _SPACE_CONTROLS = str.maketrans({"\r": "\n", "\x0b": " ", "\x0c": " "})
 
 
+_ASCII_CONTROLS = bytes([*range(0x00, 0x09), *range(0x0B, 0x20), 0x7F])
+
+
 def _strip_controls(value: str) -> str:
     """Drop NUL and C0/C1 controls; CR/CRLF become LF, VT/FF become spaces; TAB and LF stay."""
+    if value.isascii():  # the common case: one C-level pass instead of a regex scan
+        raw = value.encode("ascii")
+        if len(raw.translate(None, _ASCII_CONTROLS)) == len(raw):
+            return value
     if "\r" in value or "\x0b" in value or "\x0c" in value:
         value = value.replace("\r\n", "\n").translate(_SPACE_CONTROLS)
     return _CONTROL_RE.sub("", value)
@@ -285,7 +292,9 @@ def sanitize_html(html: str | None, *, base_url: str | None = None) -> str:
         # Safe on serialised output: text and attribute values have "<" escaped, and allowed
         # headings carry no attributes, so only real heading tags match.
         out = _HEADING_RE.sub(lambda m: f"<{m[1]}h{_HEADING_DEMOTION[m[2]]}>", out)
-    return _CONTROL_RE.sub("", out)
+    # Controls were stripped from the input; only character references (``&#1;``) can bring
+    # new ones back through the parser.
+    return _CONTROL_RE.sub("", out) if "&#" in html else out
 
 
 # --------------------------------------------------------------------------------------------
