@@ -1,0 +1,107 @@
+"""The digest as people see it: one typed object that the API and the e-mail both render.
+
+A :class:`DigestView` is built once (when the digest is recorded) and stored as JSON, so the
+API's ``GET /v1/me/digest`` and the e-mail show exactly the same content, every time.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from datetime import datetime
+
+
+@dataclass(frozen=True, slots=True)
+class SourceRef:
+    id: int
+    title: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ItemView:
+    id: int
+    title: str  # plain text: escape on output
+    url: str | None
+    summary: str  # sanitised HTML
+    excerpt: str  # plain text, short
+    published_at: datetime | None
+    source: SourceRef | None
+    sources: tuple[SourceRef, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class GemView:
+    id: int
+    note: str  # plain text
+    curator: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EntryView:
+    item: ItemView
+    score: float
+    why: str  # plain text
+    gem: GemView | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SectionView:
+    key: str  # for_you | gems
+    title: str
+    items: tuple[EntryView, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class DigestView:
+    id: int
+    person_id: int
+    date: str  # YYYY-MM-DD, the person's local date
+    created_at: datetime
+    sections: tuple[SectionView, ...]
+
+    @property
+    def item_count(self) -> int:
+        return sum(len(s.items) for s in self.sections)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), default=_encode, ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, text: str) -> DigestView:
+        data = json.loads(text)
+        return cls(
+            id=data["id"],
+            person_id=data["person_id"],
+            date=data["date"],
+            created_at=datetime.fromisoformat(data["created_at"]),
+            sections=tuple(_section(s) for s in data["sections"]),
+        )
+
+
+def _encode(value: object) -> str:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(f"cannot encode {type(value).__name__}")
+
+
+def _source(data: dict | None) -> SourceRef | None:
+    return SourceRef(data["id"], data["title"]) if data else None
+
+
+def _section(data: dict) -> SectionView:
+    entries = []
+    for e in data["items"]:
+        it = e["item"]
+        item = ItemView(
+            id=it["id"],
+            title=it["title"],
+            url=it["url"],
+            summary=it["summary"],
+            excerpt=it["excerpt"],
+            published_at=datetime.fromisoformat(it["published_at"]) if it["published_at"] else None,
+            source=_source(it["source"]),
+            sources=tuple(SourceRef(s["id"], s["title"]) for s in it["sources"]),
+        )
+        gem = GemView(**e["gem"]) if e["gem"] else None
+        entries.append(EntryView(item=item, score=e["score"], why=e["why"], gem=gem))
+    return SectionView(key=data["key"], title=data["title"], items=tuple(entries))
