@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -43,6 +43,38 @@ class Settings(BaseSettings):
     poll_interval_minutes: int = 60
     backoff_base_minutes: int = 15
     backoff_max_hours: int = 24
+
+    # `curation run`
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+    scheduler_tick_seconds: float = 60.0
+
+    # digests
+    digest_max_items: int = 10  # at most this many items in "For you"
+    digest_window_hours: int = 24  # what counts as new for a person's first digest
+
+    # ranking: the TF-IDF model is fitted on items first seen within the last rank_window_days
+    rank_window_days: int = 30
+    rank_max_items: int = 50_000  # the most recent items of the window, at most
+
+    # e-mail: with no smtp_url, mail is written as .eml files to outbox_dir (the embedded
+    # default). smtp_url: smtp://host:25 (plain), smtp://user:pass@host:587 or ?starttls=1
+    # (STARTTLS, required), smtps://user:pass@host:465 (implicit TLS). See curation/mail.
+    smtp_url: SecretStr = SecretStr("")
+    smtp_timeout: float = 30.0
+    outbox_dir: str = "outbox"
+    mail_from: str = "curation <digest@localhost>"
+    public_base_url: str = "http://127.0.0.1:8000"  # where the links in an e-mail point
+    # signs the links in e-mails; when empty, a random key is created once in secret_key_file
+    secret_key: SecretStr = SecretStr("")
+    secret_key_file: str = "curation.secret"
+    email_feedback_link_days: int = 30
+    email_unsubscribe_link_days: int = 365
+    email_unsubscribe_mailto: str = ""  # optional address for a mailto: List-Unsubscribe
+    email_lease_minutes: int = 10  # a digest left "sending" longer than this is retried
+    email_retry_base_minutes: int = 5  # temporary failures back off 5, 10, 20 … minutes
+    email_retry_max_minutes: int = 360
+    email_max_attempts: int = 8  # then the digest is marked failed
 
     # content limits
     max_title_chars: int = 500
