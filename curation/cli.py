@@ -11,6 +11,7 @@ import logging
 import sys
 from pathlib import Path
 
+from curation import cli_people
 from curation.db import make_engine, upgrade
 from curation.errors import CurationError
 from curation.ingest import IngestSummary, SourceOutcome, ingest
@@ -109,6 +110,33 @@ def _ingest_with_progress(store: Store, settings: Settings) -> IngestSummary:
         return ingest(store, settings, on_progress=advance, on_start=started)
 
 
+def cmd_rank_fit(args: argparse.Namespace, settings: Settings) -> int:
+    from curation.jobs import refresh_rank_model
+
+    fitted = refresh_rank_model(make_engine(settings.database_url), settings)
+    print("ranking model fitted" if fitted else "no items in the window: nothing to fit")
+    return 0
+
+
+def cmd_digests_send(args: argparse.Namespace, settings: Settings) -> int:
+    from curation.jobs import send_due_digests
+
+    print(send_due_digests(make_engine(settings.database_url), settings).line())
+    return 0
+
+
+def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
+    import asyncio
+
+    from curation.runner import serve
+
+    host = args.host or settings.api_host
+    port = args.port or settings.api_port
+    print(f"curation: serving http://{host}:{port} (API docs at /docs); Ctrl-C to stop")
+    asyncio.run(serve(settings, host=host, port=port))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="curation", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -140,6 +168,24 @@ def build_parser() -> argparse.ArgumentParser:
     ing.add_argument("-q", "--quiet", action="store_true", help="no progress display")
     ing.add_argument("-v", "--verbose", action="store_true", help="list failed sources")
     ing.set_defaults(func=cmd_ingest)
+    cli_people.register(sub)
+
+    rank = sub.add_parser("rank", help="ranking model").add_subparsers(
+        dest="rank_command", required=True
+    )
+    fit = rank.add_parser("fit", help="fit the ranking model on the recent window")
+    fit.set_defaults(func=cmd_rank_fit)
+
+    dig = sub.add_parser("digests", help="digests").add_subparsers(
+        dest="digests_command", required=True
+    )
+    send = dig.add_parser("send", help="build and send every digest due now (safe to rerun)")
+    send.set_defaults(func=cmd_digests_send)
+
+    run = sub.add_parser("run", help="serve the API and run ingest and digests on a schedule")
+    run.add_argument("--host", help="default: CURATION_API_HOST (127.0.0.1)")
+    run.add_argument("--port", type=int, help="default: CURATION_API_PORT (8000)")
+    run.set_defaults(func=cmd_run)
     return parser
 
 

@@ -126,7 +126,7 @@ class DigestService:
             limit=self.settings.digest_max_items * 3,
             exclude=delivered,
         )
-        gems = self.recommender.gem_offers(since=start, until=now)
+        gems = self.recommender.gem_offers(since=start)
         picks = pick(
             ranked,
             gems,
