@@ -38,7 +38,9 @@ TOPICS = {
 }
 
 
-def topic_items(prefix: str, n: int, start: int = 0) -> list[dict]:
+def topic_items(
+    prefix: str, n: int, start: int = 0, pub: str = "Mon, 02 Nov 2026 06:00:00 GMT"
+) -> list[dict]:
     out = []
     for i in range(start, start + n):
         for key, (title, body) in TOPICS.items():
@@ -48,7 +50,7 @@ def topic_items(prefix: str, n: int, start: int = 0) -> list[dict]:
                     "link": f"https://{key}.example.org/{prefix}/{i}",
                     "guid": f"{prefix}-{key}-{i}",
                     "description": f"<p>{body}. Part {i} of the {key} series.</p>",
-                    "pubDate": "Mon, 02 Nov 2026 06:00:00 GMT",
+                    "pubDate": pub,
                 }
             )
     return out

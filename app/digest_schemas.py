@@ -1,0 +1,98 @@
+"""Response bodies of the digest endpoints, built from :mod:`curation.digest_view`."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, Field
+
+from curation.digest import Recommendation
+from curation.digest_view import DigestView, EntryView, ItemView
+
+
+class SourceRef(BaseModel):
+    id: int
+    title: str | None
+
+
+class DigestItemOut(BaseModel):
+    id: int
+    title: str = Field(description="Plain text: escape it on output.")
+    url: str | None
+    summary: str = Field(description="Sanitised HTML.")
+    published_at: datetime | None
+    source: SourceRef | None
+    sources: list[SourceRef]
+
+
+class GemNote(BaseModel):
+    id: int
+    note: str = Field(description="The curator's note, plain text.")
+    curator: str | None
+
+
+class EntryOut(BaseModel):
+    item: DigestItemOut
+    score: float
+    why: str = Field(description="Why the item is here, in plain words.")
+    gem: GemNote | None
+
+
+class SectionOut(BaseModel):
+    key: str
+    title: str
+    items: list[EntryOut]
+
+
+class DigestOut(BaseModel):
+    date: str = Field(description="The person's local date, YYYY-MM-DD.")
+    sections: list[SectionOut]
+
+
+class RecommendationOut(BaseModel):
+    item: DigestItemOut
+    score: float
+    why: str
+
+
+class RecommendationPage(BaseModel):
+    items: list[RecommendationOut]
+
+
+def _item(view: ItemView) -> DigestItemOut:
+    def ref(s):  # noqa: ANN001, ANN202
+        return SourceRef(id=s.id, title=s.title)
+
+    return DigestItemOut(
+        id=view.id,
+        title=view.title,
+        url=view.url,
+        summary=view.summary,
+        published_at=view.published_at,
+        source=ref(view.source) if view.source else None,
+        sources=[ref(s) for s in view.sources],
+    )
+
+
+def _entry(entry: EntryView) -> EntryOut:
+    gem = entry.gem
+    return EntryOut(
+        item=_item(entry.item),
+        score=entry.score,
+        why=entry.why,
+        gem=GemNote(id=gem.id, note=gem.note, curator=gem.curator) if gem else None,
+    )
+
+
+def digest_out(view: DigestView) -> DigestOut:
+    return DigestOut(
+        date=view.date,
+        sections=[
+            SectionOut(key=s.key, title=s.title, items=[_entry(e) for e in s.items])
+            for s in view.sections
+        ],
+    )
+
+
+def recommendation_out(rec: Recommendation) -> RecommendationOut:
+    return RecommendationOut(item=_item(rec.item), score=rec.score, why=rec.why)
