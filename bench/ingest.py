@@ -10,6 +10,14 @@ Generates N feeds × M entries, serves them from a real HTTP server in another p
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+# run as a script, bench/ is first on the path, where bench/email.py would shadow the stdlib
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
+sys.path.insert(0, str(ROOT))
+
 import argparse
 import json
 import statistics
@@ -20,9 +28,6 @@ import time
 import urllib.request
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
 from curation.db import make_engine, upgrade  # noqa: E402
 from curation.ingest import ingest  # noqa: E402

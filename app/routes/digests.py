@@ -7,25 +7,58 @@ live, recording nothing.
 
 from __future__ import annotations
 
-import re
+import threading
+from collections import OrderedDict
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Response
 
 from app.deps import DomainDep, Learner
 from app.digest_schemas import DigestOut, RecommendationPage, digest_out, recommendation_out
 from curation.errors import InvalidInput
 from curation.models import utcnow
+from curation.schedule import local_day
 
 router = APIRouter(prefix="/v1/me", tags=["digest"])
-_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
-@router.get("/digest")
-def today(me: Learner, domain: DomainDep) -> DigestOut:
+class _Recorded:
+    """Serialised digests by (person, local date): a recorded digest never changes."""
+
+    def __init__(self, size: int = 10_000) -> None:
+        self.size = size
+        self.bodies: OrderedDict[tuple[int, str, str], bytes] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, key: tuple[int, str, str]) -> bytes | None:
+        with self.lock:
+            body = self.bodies.get(key)
+            if body is not None:
+                self.bodies.move_to_end(key)
+            return body
+
+    def put(self, key: tuple[int, str, str], body: bytes) -> None:
+        with self.lock:
+            self.bodies[key] = body
+            while len(self.bodies) > self.size:
+                self.bodies.popitem(last=False)
+
+
+_recorded = _Recorded()
+
+
+@router.get("/digest", response_model=DigestOut)
+def today(me: Learner, domain: DomainDep) -> Response:
     """Today's digest in my time zone: built and recorded on first request, the same after."""
-    return digest_out(domain.digests.today(me, utcnow()))
+    now = utcnow()
+    # created_at tells a new person apart from a deleted one whose id was reused
+    key = (me.id, me.created_at.isoformat(), local_day(now, me.timezone))
+    body = _recorded.get(key)
+    if body is None:
+        body = digest_out(domain.digests.today(me, now)).model_dump_json().encode()
+        _recorded.put(key, body)
+    return Response(content=body, media_type="application/json")
 
 
 @router.get("/digests/{day}")
