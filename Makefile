@@ -1,5 +1,5 @@
 # Two commands for a newcomer (Python 3.11+ and pip are all you need):
-#   make run    set everything up, then run the main job on the embedded default (SQLite)
+#   make run    set everything up, then run the whole service on the embedded default (SQLite)
 #   make test   set everything up, then lint and run the whole test suite
 PYTHON ?= python3
 VENV   ?= .venv
@@ -15,9 +15,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/curation db upgrade
-	$(BIN)/curation sources import --if-empty feeds.opml
-	$(BIN)/curation ingest
+	$(BIN)/curation run
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
