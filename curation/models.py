@@ -248,3 +248,30 @@ class DigestItem(SQLModel, table=True):
     section: str = Field(max_length=20)  # for_you | gems
     position: int = Field(default=0)
     score: float = Field(default=0.0)
+
+
+# ---- curators' gems -----------------------------------------------------------------------
+
+
+class Gem(SQLModel, table=True):
+    """A curator's pick: an item, a note and who it is for. One per (item, curator).
+
+    ``audience`` is a JSON list of interest phrases; the curator may be deleted (SET NULL).
+    """
+
+    __tablename__ = "gem"
+    __table_args__ = (UniqueConstraint("item_id", "curator_id", name="uq_gem_item_curator"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    item_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("item.id", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
+    curator_id: int | None = Field(
+        default=None,
+        sa_column=Column(Integer, ForeignKey("person.id", ondelete="SET NULL"), index=True),
+    )
+    note: str = Field(default="", sa_column=Column(Text, nullable=False))
+    audience: str = Field(default="[]", sa_column=Column(Text, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(False, index=True))

@@ -74,8 +74,13 @@ def new_api_key() -> str:
     return KEY_PREFIX + secrets.token_urlsafe(32)
 
 
+_CONTROLS = frozenset(chr(c) for c in (*range(0x20), *range(0x7F, 0xA0)))
+
+
 def clean_phrase(phrase: str) -> str:
     value = " ".join(str(phrase).split())
+    if any(ch in _CONTROLS or "\ud800" <= ch <= "\udfff" for ch in value):
+        raise InvalidInput("a phrase cannot contain control characters")
     if not value:
         raise InvalidInput("an interest or mute phrase cannot be empty")
     if len(value) > MAX_PHRASE_CHARS:
@@ -91,7 +96,7 @@ def check_person_fields(
     if timezone is not None:
         try:
             ZoneInfo(timezone)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
+        except (ZoneInfoNotFoundError, ValueError, OSError) as exc:  # "America" is a folder
             raise InvalidInput(f"unknown time zone {timezone!r}") from exc
     if digest_hour is not None and not 0 <= digest_hour <= 23:
         raise InvalidInput("digest_hour must be between 0 and 23")

@@ -8,14 +8,13 @@ stems (stop words removed first), so "Middle East" and "middle-east" both give `
 The stemmer is a light, Porter-flavoured suffix stripper written for this module: plurals,
 ``-ed``/``-ing``, a handful of derivational endings (``-ation``, ``-ity``, ``-ism``/``-ist``,
 ``-ical``, ``-ly``…) and a final ``-e``. It does not aim to be linguistically exact, only to send
-the usual inflections of a word to one stem. :func:`display_word` maps a stem back to the most
+the usual inflections of a word to one stem. :func:`display_words` maps a stem back to the most
 common surface word seen in the corpus so explanations read as words, not stems.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from functools import lru_cache
 
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
@@ -23,13 +22,10 @@ from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 _TOKEN = re.compile(r"[a-z][a-z0-9]*(?:['’][a-z]+)?")
 _VOWELS = frozenset("aeiouy")
 
-# Words too common in feeds and mail to carry topic on their own, on top of scikit-learn's list.
+# Reply/forward markers, web address parts and reporting verbs, on top of scikit-learn's list.
 _EXTRA_STOP = frozenset(
-    """
-    re fw fwd wrote writes writing article articles said says say just like know think don
-    doesn didn isn wasn aren won ve ll edu com org net www http https html htm
-    subject lines organization reply posting host nntp
-    """.split()
+    ["re", "fw", "fwd", "said", "says", "say", "just", "like", "know", "think"]
+    + ["http", "https", "www", "com", "org", "net", "html", "htm"]
 )
 STOP_WORDS: frozenset[str] = frozenset(ENGLISH_STOP_WORDS) | _EXTRA_STOP
 
@@ -117,13 +113,24 @@ def tokens(text: str) -> list[str]:
     return _TOKEN.findall(text.lower())
 
 
-def stems(text: str, *, use_stemmer: bool = True) -> list[str]:
-    """Kept (non-stop-word, two letters or longer) tokens of ``text``, stemmed."""
+def stems(
+    text: str, *, use_stemmer: bool = True, forms: dict[str, dict[str, int]] | None = None
+) -> list[str]:
+    """Kept (non-stop-word, 2–30 letters) tokens of ``text``, stemmed.
+
+    When ``forms`` is given, it counts which surface word produced each stem (see
+    :func:`display_words`).
+    """
     out = []
     for tok in tokens(text):
         if len(tok) < 2 or tok in STOP_WORDS or len(tok) > 30:
             continue
-        out.append(stem(tok) if use_stemmer else tok.replace("’", "'").split("'", 1)[0])
+        word = tok.replace("’", "'").split("'", 1)[0]
+        key = stem(tok) if use_stemmer else word
+        out.append(key)
+        if forms is not None:
+            seen = forms.setdefault(key, {})
+            seen[word] = seen.get(word, 0) + 1
     return out
 
 
@@ -139,17 +146,14 @@ def analyze(text: str, *, use_stemmer: bool = True, bigrams: bool = True) -> lis
     return with_bigrams(stems(text, use_stemmer=use_stemmer), bigrams)
 
 
-def surface_forms(texts: Iterable[str], *, use_stemmer: bool = True) -> dict[str, str]:
-    """For each stem in ``texts``, its most frequent surface word (for readable explanations)."""
-    counts: dict[str, dict[str, int]] = {}
-    for text in texts:
-        for tok in tokens(text):
-            if len(tok) < 2 or tok in STOP_WORDS or len(tok) > 30:
-                continue
-            key = stem(tok) if use_stemmer else tok
-            forms = counts.setdefault(key, {})
-            forms[tok] = forms.get(tok, 0) + 1
+def display_words(forms: dict[str, dict[str, int]]) -> dict[str, str]:
+    """For each stem, its most frequent surface word (ties: the shorter word)."""
     return {
-        key: max(forms.items(), key=lambda kv: (kv[1], -len(kv[0])))[0]
-        for key, forms in counts.items()
+        key: min(seen.items(), key=lambda kv: (-kv[1], len(kv[0]), kv[0]))[0]
+        for key, seen in forms.items()
     }
+
+
+def display_term(term: str, words: dict[str, str]) -> str:
+    """A vocabulary term (stem or stem pair) as readable words."""
+    return " ".join(words.get(part, part) for part in term.split(" "))

@@ -49,6 +49,10 @@ class Settings(BaseSettings):
     api_port: int = 8000
     scheduler_tick_seconds: float = 60.0
 
+    # HTTP API: request bodies larger than this are refused with 413 (OPML imports get more)
+    api_max_body_bytes: int = 1024 * 1024
+    api_max_opml_bytes: int = 5 * 1024 * 1024
+
     # digests
     digest_max_items: int = 10  # at most this many items in "For you"
     digest_window_hours: int = 24  # what counts as new for a person's first digest
@@ -67,7 +71,7 @@ class Settings(BaseSettings):
     public_base_url: str = "http://127.0.0.1:8000"  # where the links in an e-mail point
     # signs the links in e-mails; when empty, a random key is created once in secret_key_file
     secret_key: SecretStr = SecretStr("")
-    secret_key_file: str = "curation.secret"
+    secret_key_file: str = "curation.secret"  # noqa: S105 - a file name, not a secret
     email_feedback_link_days: int = 30
     email_unsubscribe_link_days: int = 365
     email_unsubscribe_mailto: str = ""  # optional address for a mailto: List-Unsubscribe

@@ -8,6 +8,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
 from curation.db import make_engine, upgrade
+from curation.migration_filters import include_name, include_object
 from curation.models import metadata
 
 
@@ -22,7 +23,9 @@ def test_upgrade_head_creates_tables_and_no_drift(db_url: str) -> None:
     tables = set(inspect(engine).get_table_names())
     assert {"source", "item", "item_source", "alembic_version"} <= tables
     with engine.connect() as conn:
-        ctx = MigrationContext.configure(conn, opts={"compare_type": True, "render_as_batch": True})
+        opts = {"compare_type": True, "render_as_batch": True}
+        opts |= {"include_name": include_name, "include_object": include_object}
+        ctx = MigrationContext.configure(conn, opts=opts)
         diff = compare_metadata(ctx, metadata)
     assert diff == [], f"models and migrations differ: {diff}"
 

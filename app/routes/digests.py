@@ -16,6 +16,7 @@ from fastapi import APIRouter, Path, Query, Response
 
 from app.deps import DomainDep, Learner
 from app.digest_schemas import DigestOut, RecommendationPage, digest_out, recommendation_out
+from app.schemas import utc_instant
 from curation.errors import InvalidInput
 from curation.models import utcnow
 from curation.schedule import local_day
@@ -80,7 +81,12 @@ def recommendations(
     ] = None,
 ) -> RecommendationPage:
     """Live ranking of items first seen after ``since``; records nothing."""
-    if since is not None and since.tzinfo is None:
-        raise InvalidInput("since must carry a time zone, e.g. 2026-11-02T08:00:00Z")
+    if since is not None:
+        if since.tzinfo is None:
+            raise InvalidInput("since must carry a time zone, e.g. 2026-11-02T08:00:00Z")
+        try:
+            since = utc_instant(since)
+        except ValueError as exc:
+            raise InvalidInput("since is out of range") from exc
     found = domain.digests.recommendations(me, now=utcnow(), since=since, limit=limit)
     return RecommendationPage(items=[recommendation_out(r) for r in found])

@@ -1,0 +1,76 @@
+"""The links in digest e-mails: one-click feedback and unsubscribe (RFC 8058), no login.
+
+A thin shell over :mod:`curation.mail.links`: the signed token in the query string is the only
+credential. Answers are small HTML pages, errors included (a person clicked a link in an
+e-mail; a JSON problem would not help them).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse
+
+from app.deps import DomainDep
+from curation.errors import CurationError
+from curation.mail.links import (
+    EmailLinks,
+    Page,
+    confirm_unsubscribe_page,
+    error_page,
+    thanks_page,
+    unsubscribed_page,
+)
+from curation.mail.tokens import load_secret
+from curation.models import utcnow
+
+router = APIRouter(prefix="/v1/email", tags=["email"])
+
+# the token is a credential: keep it out of caches and out of Referer headers
+_HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
+
+
+def email_links(request: Request, domain: DomainDep) -> EmailLinks:
+    """Built on first use from the app's domain and its link-signing key, then reused."""
+    links = getattr(request.app.state, "email_links", None)
+    if links is None or links.people is not domain.people:
+        links = EmailLinks(domain.people, load_secret(domain.settings))
+        request.app.state.email_links = links
+    return links
+
+
+Links = Annotated[EmailLinks, Depends(email_links)]
+
+
+def _html(page: Page) -> HTMLResponse:
+    return HTMLResponse(page.html, status_code=page.status, headers=_HEADERS)
+
+
+@router.api_route("/feedback", methods=["GET", "HEAD"], response_class=HTMLResponse)
+def feedback(request: Request, links: Links, token: str = "") -> HTMLResponse:
+    """Records the click; a HEAD (a link checker, not a person) only checks the token."""
+    record = request.method != "HEAD"
+    try:
+        return _html(thanks_page(links.feedback(token, now=utcnow(), record=record)))
+    except CurationError as exc:
+        return _html(error_page(exc))
+
+
+@router.get("/unsubscribe", response_class=HTMLResponse)
+def confirm_unsubscribe(links: Links, token: str = "") -> HTMLResponse:
+    try:
+        links.check_unsubscribe(token, now=utcnow())
+        return _html(confirm_unsubscribe_page(token))
+    except CurationError as exc:
+        return _html(error_page(exc))
+
+
+@router.post("/unsubscribe", response_class=HTMLResponse)
+def unsubscribe(links: Links, token: str = "") -> HTMLResponse:
+    """RFC 8058 one-click: the body is ``List-Unsubscribe=One-Click``; the token decides."""
+    try:
+        links.unsubscribe(token, now=utcnow())
+        return _html(unsubscribed_page())
+    except CurationError as exc:
+        return _html(error_page(exc))

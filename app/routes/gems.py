@@ -1,0 +1,56 @@
+"""``/v1/gems`` (curators): pick an item for an audience, with a note.
+
+Every curator sees every gem; a curator deletes only their own (another's is a 403, since it
+is visible anyway), an admin any.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Response
+
+from app import convert
+from app.deps import Curator, DomainDep, Forbidden
+from app.schemas import MAX_ID, GemIn, GemOut, GemPage
+
+router = APIRouter(prefix="/v1/gems", tags=["gems"])
+GemId = Annotated[int, Path(ge=1, le=MAX_ID)]
+
+
+@router.post("", status_code=201)
+def create_gem(body: GemIn, curator: Curator, domain: DomainDep) -> GemOut:
+    """Recommend an item (409 if the caller already did); ``audience`` phrases are matched
+    against people's interests when digests are built."""
+    record = domain.gems.create(
+        item_id=body.item_id, curator_id=curator.id, note=body.note, audience=body.audience
+    )
+    return convert.gem(record)
+
+
+@router.get("")
+def list_gems(
+    _: Curator,
+    domain: DomainDep,
+    item_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+    curator_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    cursor: Annotated[str | None, Query(max_length=100)] = None,
+) -> GemPage:
+    """Newest first, a page at a time (pass ``next_cursor`` back as ``cursor``)."""
+    page = domain.gems.list(limit=limit, cursor=cursor, item_id=item_id, curator_id=curator_id)
+    return GemPage(gems=[convert.gem(g) for g in page.items], next_cursor=page.next_cursor)
+
+
+@router.get("/{gem_id}")
+def get_gem(gem_id: GemId, _: Curator, domain: DomainDep) -> GemOut:
+    return convert.gem(domain.gems.get(gem_id))
+
+
+@router.delete("/{gem_id}", status_code=204)
+def delete_gem(gem_id: GemId, curator: Curator, domain: DomainDep) -> Response:
+    gem = domain.gems.get(gem_id)
+    if gem.curator_id != curator.id and curator.role != "admin":
+        raise Forbidden("only the curator who picked a gem, or an admin, may delete it")
+    domain.gems.delete(gem_id)
+    return Response(status_code=204)

@@ -1,0 +1,321 @@
+"""Typed request and response bodies of the HTTP API.
+
+Request models forbid unknown fields (a typo or a privileged field is a 422 that names it).
+Every string a client sends is checked to be text a database can store: no NUL or other
+control characters (tabs and line breaks only where a note may have them) and no lone UTF-16
+surrogates, so that bad input is a clear 422 on SQLite and PostgreSQL alike, never a 500.
+Optional fields of PATCH bodies may be left out but not set to null.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from functools import lru_cache
+from typing import Annotated, Literal
+from zoneinfo import available_timezones
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+
+MAX_ID = 2**31 - 1  # ids are 32-bit integers on every backend; above is a 422, not a 404
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_BREAKS = re.compile(r"[\t\n\r\u2028\u2029]")
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
+def _text(value: str) -> str:
+    if _CONTROL.search(value):
+        raise ValueError("must not contain control characters")
+    if _SURROGATE.search(value):
+        raise ValueError("must be valid Unicode (no lone surrogates)")
+    return value
+
+
+def _line(value: str) -> str:
+    _text(value)
+    if _BREAKS.search(value):
+        raise ValueError("must be a single line")
+    return value
+
+
+@lru_cache(maxsize=1)
+def _zones() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
+def _zone(value: str) -> str:
+    if value not in _zones():
+        raise ValueError(f"unknown time zone {value[:64]!r}: use an IANA name like Europe/Paris")
+    return value
+
+
+def utc_instant(value: datetime) -> datetime:
+    """An aware UTC datetime (naive means UTC); out-of-range instants are a ValueError."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("date out of range") from None
+
+
+Text = Annotated[str, AfterValidator(_text)]
+Line = Annotated[str, AfterValidator(_line)]
+Phrase = Annotated[Line, Field(min_length=1, max_length=100, pattern=r"\S")]
+Name = Annotated[Line, Field(min_length=1, max_length=200, pattern=r"\S")]
+Email = Annotated[Line, Field(max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")]
+TimeZone = Annotated[Line, Field(max_length=64), AfterValidator(_zone)]
+Hour = Annotated[int, Field(ge=0, le=23)]
+Weight = Annotated[float, Field(gt=0, le=10, allow_inf_nan=False)]
+Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+Url = Annotated[Line, Field(min_length=1, max_length=2048)]
+Instant = Annotated[datetime, AfterValidator(utc_instant)]
+Role = Literal["learner", "curator", "admin"]
+Signal = Literal["useful", "not_useful", "saved", "opened"]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+def _without_null(schema: dict) -> None:
+    """Document an omittable field as its plain type: null is refused (see :class:`Patch`)."""
+    branches = [b for b in schema.pop("anyOf", []) if b.get("type") != "null"]
+    if branches:
+        schema.update(branches[0])
+    schema.pop("default", None)
+
+
+class Patch(Strict):
+    """A partial update: fields may be omitted, but an explicit null is refused by name."""
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _not_null(cls, value: object) -> object:
+        if value is None:
+            raise ValueError("cannot be null (leave the field out to keep its value)")
+        return value
+
+    def changes(self) -> dict[str, object]:
+        return self.model_dump(exclude_unset=True)
+
+
+# ---- errors -----------------------------------------------------------------------------
+
+
+class Problem(BaseModel):
+    """An RFC 9457 problem document (``application/problem+json``)."""
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str
+    errors: list[dict[str, str]] | None = None
+
+
+# ---- people -----------------------------------------------------------------------------
+
+
+class InterestIn(Strict):
+    phrase: Phrase
+    weight: Weight = 1.0
+
+
+class InterestOut(BaseModel):
+    phrase: str
+    weight: float
+
+
+class PersonCreate(Strict):
+    email: Email
+    name: Name
+    role: Role = "learner"
+    timezone: TimeZone = "UTC"
+    digest_hour: Hour = 7
+    interests: list[InterestIn] = Field(default_factory=list, max_length=50)
+    mutes: list[Phrase] = Field(default_factory=list, max_length=50)
+
+
+_OMITTABLE = Field(default=None, json_schema_extra=_without_null)
+
+
+class PersonPatch(Patch):
+    """What an admin may change about anyone."""
+
+    email: Email | None = _OMITTABLE
+    name: Name | None = _OMITTABLE
+    role: Role | None = _OMITTABLE
+    timezone: TimeZone | None = _OMITTABLE
+    digest_hour: Hour | None = _OMITTABLE
+    email_digests: bool | None = _OMITTABLE
+
+
+class MePatch(Patch):
+    """What people may change about themselves: never their role or e-mail address."""
+
+    name: Name | None = _OMITTABLE
+    timezone: TimeZone | None = _OMITTABLE
+    digest_hour: Hour | None = _OMITTABLE
+    email_digests: bool | None = _OMITTABLE
+
+
+class PersonOut(BaseModel):
+    id: int
+    email: str
+    name: str
+    role: Role
+    timezone: str
+    digest_hour: int
+    email_digests: bool
+    created_at: datetime
+    interests: list[InterestOut]
+    mutes: list[str]
+
+
+class PersonCreated(PersonOut):
+    api_key: str = Field(description="Shown once: only a hash is stored.")
+
+
+class PersonPage(BaseModel):
+    people: list[PersonOut]
+    next_cursor: str | None
+
+
+class ApiKeyOut(BaseModel):
+    api_key: str = Field(description="Shown once: the previous key stops working.")
+
+
+class FeedbackIn(Strict):
+    item_id: Id
+    signal: Signal
+
+
+class FeedbackOut(BaseModel):
+    item_id: int
+    signal: Signal
+    at: datetime
+
+
+# ---- sources and ingest -----------------------------------------------------------------
+
+
+class SourceIn(Strict):
+    url: Url
+    title: Annotated[Line, Field(max_length=500)] | None = None
+    category: Annotated[Line, Field(max_length=500)] | None = Field(
+        default=None, description="Slash-separated path, e.g. Technology/Python."
+    )
+
+
+class SourceOut(BaseModel):
+    id: int
+    url: str
+    title: str | None
+    html_url: str | None
+    category: str | None
+    active: bool
+    status: str
+    last_error: str | None
+    error_count: int
+    last_fetched_at: datetime | None
+    next_attempt_at: datetime | None
+    item_count: int
+
+
+class SkippedOutline(BaseModel):
+    line: int | None
+    reason: str
+    url: str | None = None
+
+
+class ImportOut(BaseModel):
+    added: int
+    already_present: int
+    skipped: list[SkippedOutline]
+
+
+class OutcomeOut(BaseModel):
+    source_id: int
+    url: str
+    status: str
+    new: int
+    updated: int
+    linked: int
+    skipped_entries: int
+    error: str | None
+
+
+class IngestOut(BaseModel):
+    summary: str
+    sources: int
+    ok: int
+    not_modified: int
+    failed: int
+    new_items: int
+    updated_items: int
+    elapsed_seconds: float
+    outcomes: list[OutcomeOut]
+
+
+# ---- items and gems ---------------------------------------------------------------------
+
+
+class SourceRefOut(BaseModel):
+    id: int
+    title: str | None
+
+
+class ItemOut(BaseModel):
+    id: int
+    title: str = Field(description="Plain text: escape it on output.")
+    url: str | None
+    summary: str = Field(description="Sanitised HTML.")
+    author: str | None
+    published_at: datetime | None
+    first_seen_at: datetime
+    source: SourceRefOut | None = Field(description="The source the item was first seen in.")
+    sources: list[SourceRefOut] = Field(description="Every source that carried the item.")
+
+
+class ItemDetail(ItemOut):
+    content: str = Field(description="Sanitised HTML.")
+
+
+class ItemPage(BaseModel):
+    items: list[ItemOut]
+    next_cursor: str | None
+
+
+class GemIn(Strict):
+    item_id: Id
+    note: Annotated[Text, Field(max_length=2000)] = ""
+    audience: list[Phrase] = Field(
+        default_factory=list, max_length=20, description="Interest phrases it is for."
+    )
+
+
+class ItemRefOut(BaseModel):
+    id: int
+    title: str
+    url: str | None
+
+
+class CuratorOut(BaseModel):
+    id: int
+    name: str | None
+
+
+class GemOut(BaseModel):
+    id: int
+    item_id: int
+    item: ItemRefOut
+    curator: CuratorOut | None = Field(description="Null once the curator has been deleted.")
+    note: str
+    audience: list[str]
+    created_at: datetime
+
+
+class GemPage(BaseModel):
+    gems: list[GemOut]
+    next_cursor: str | None

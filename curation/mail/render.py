@@ -1,0 +1,334 @@
+"""Render a digest as an e-mail: multipart text + HTML from the template files beside this module.
+
+The e-mail is rendered from the same :class:`DigestView` the API returns. Titles, names, notes
+and reasons are plain text everywhere: the HTML template autoescapes them, the text template
+gets them on one line each, and the only ones that reach a header (the recipient's name) are
+cleaned by :func:`header_text` first. Python's ``email`` package before 3.11.10 would fold an
+encoded word that decodes to CR/LF straight into a new header (CVE-2024-6923), so the cleaning
+also defuses ``=?``; the recipient header is checked again after parsing, and every other
+header is composed by us from printable ASCII and set verbatim (:func:`_assemble`).
+
+The recipient comes only from our own :class:`PersonRecord`; transports send to that address
+alone, never to addresses read back from headers.
+"""
+
+from __future__ import annotations
+
+import binascii
+import re
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from email import policy
+from email.headerregistry import Address
+from email.message import EmailMessage, MIMEPart
+from email.utils import format_datetime, parseaddr
+from functools import cache
+from pathlib import Path
+from urllib.parse import quote, urlsplit
+
+import css_inline
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from curation.digest_view import DigestView, EntryView
+from curation.errors import InvalidInput
+from curation.mail.errors import PermanentFailure
+from curation.mail.tokens import load_secret, sign
+from curation.people import PersonRecord
+from curation.settings import Settings
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+DEFAULT_FROM = "curation <digest@localhost>"
+FEEDBACK_PATH = "/v1/email/feedback"
+UNSUBSCRIBE_PATH = "/v1/email/unsubscribe"
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+# C0 and C1 control characters, DEL, and the Unicode line and paragraph separators
+_BREAKS = dict.fromkeys([*range(0x20), *range(0x7F, 0xA0), 0x2028, 0x2029], " ")
+MAX_NAME_CHARS = 120
+_PRINTABLE = re.compile(r"[\x20-\x7e]{1,900}")
+_HEADER_POLICY = policy.SMTP.clone(max_line_length=998)
+
+Renderer = Callable[[DigestView, PersonRecord], EmailMessage]
+
+
+@dataclass(frozen=True, slots=True)
+class _Entry:
+    title: str
+    url: str | None
+    source: str | None
+    excerpt: str
+    why: str
+    gem_note: str | None
+    curator: str | None
+    useful_url: str
+    not_useful_url: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Section:
+    title: str
+    entries: tuple[_Entry, ...]
+
+
+# ---- plain text helpers ------------------------------------------------------------------------
+
+
+def one_line(value: str | None) -> str:
+    """``value`` on one line: control characters and line breaks become spaces, runs collapse."""
+    if not value:
+        return ""
+    return " ".join(value.translate(_BREAKS).split())
+
+
+def header_text(value: str | None, limit: int = MAX_NAME_CHARS) -> str:
+    """Plain text that is safe inside a header: one line, no encoded-word syntax, bounded."""
+    text = one_line(value)[:limit]
+    return text.replace("=?", "= ?")  # an RFC 2047 encoded word would be decoded, then folded
+
+
+def _web_url(url: str | None) -> str | None:
+    if not url:
+        return None
+    parts = urlsplit(url.strip())
+    return url.strip() if parts.scheme in ("http", "https") and parts.netloc else None
+
+
+def date_label(day: str) -> str:
+    d = date.fromisoformat(day)
+    return f"{d.day} {_MONTHS[d.month - 1]}"
+
+
+def subject_for(view: DigestView) -> str:
+    count = view.item_count
+    return f"Your digest for {date_label(view.date)}: {count} item{'' if count == 1 else 's'}"
+
+
+# ---- templates ---------------------------------------------------------------------------------
+
+
+@cache
+def _environment() -> Environment:
+    return Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=select_autoescape(enabled_extensions=("html",), default=False),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        auto_reload=False,
+    )
+
+
+@cache
+def _inliner() -> css_inline.CSSInliner:
+    return css_inline.CSSInliner(keep_style_tags=False, load_remote_stylesheets=False)
+
+
+def render_page(name: str, **context: object) -> str:
+    """One of the small HTML pages the e-mail links open (``templates/<name>``), CSS inlined."""
+    return _inliner().inline(_environment().get_template(name).render(**context))
+
+
+@cache
+def _sender(mail_from: str) -> tuple[str, str]:
+    """The From header as it goes on the wire, and the domain for Message-IDs (checked once)."""
+    name, addr = parseaddr(mail_from)
+    if "\r" in mail_from or "\n" in mail_from or "@" not in addr or not addr.isascii():
+        raise InvalidInput(f"CURATION_MAIL_FROM is not a plain address: {mail_from!r}")
+    header = policy.SMTP.header_factory(
+        "From", Address(display_name=header_text(name), addr_spec=addr)
+    )
+    wire = header.fold(policy=_HEADER_POLICY).split(":", 1)[1].strip()
+    return wire, addr.rsplit("@", 1)[1]
+
+
+def _recipient(person: PersonRecord) -> Address:
+    email = person.email.strip()
+    try:
+        if any(ch in email for ch in '\r\n\t ,;<>"'):
+            raise ValueError("unexpected characters")
+        return Address(display_name=header_text(person.name), addr_spec=email)
+    except (ValueError, IndexError) as exc:
+        raise PermanentFailure(
+            f"person {person.id} has no usable e-mail address", resource_id=person.id
+        ) from exc
+
+
+def _set_ascii(msg: EmailMessage, name: str, value: str) -> None:
+    """Set a header we composed ourselves, as is: printable ASCII on one line, nothing else."""
+    if not _PRINTABLE.fullmatch(value):
+        raise PermanentFailure(f"refusing a {name} header with unexpected characters")
+    msg.set_raw(name, value)
+
+
+@cache
+def _fixed_header(name: str, value: str) -> str:
+    """A constant MIME header, parsed once and shared (header objects are immutable)."""
+    return policy.SMTP.header_factory(name, value)
+
+
+def _text_part(body: str, subtype: str) -> MIMEPart:
+    part = MIMEPart(policy=policy.SMTP)
+    part.set_raw("Content-Type", _fixed_header("Content-Type", f'text/{subtype}; charset="utf-8"'))
+    part.set_raw(
+        "Content-Transfer-Encoding",
+        _fixed_header("Content-Transfer-Encoding", "quoted-printable"),
+    )
+    part.set_payload(binascii.b2a_qp(body.encode("utf-8"), istext=True).decode("ascii"))
+    return part
+
+
+def _assemble(
+    *, sender: str, to: Address, headers: dict[str, str], text: str, html: str
+) -> EmailMessage:
+    """The message: our headers, then text and HTML as multipart/alternative.
+
+    Headers we compose are printable ASCII and set verbatim. The recipient goes through the
+    header registry (it may need RFC 2047), and its parsed value is checked for line breaks.
+    Bodies are quoted-printable (lines of at most 76 characters); the boundary starts with
+    ``==``, which quoted-printable text can never contain.
+    """
+    msg = EmailMessage(policy=policy.SMTP)
+    msg.set_raw("From", sender)
+    msg["To"] = to
+    if "\r" in str(msg["To"]) or "\n" in str(msg["To"]):
+        raise PermanentFailure("refusing a To header that contains a line break")
+    for name, value in headers.items():
+        _set_ascii(msg, name, value)
+    msg.set_raw("MIME-Version", "1.0")
+    boundary = f"==curation-{secrets.token_hex(12)}=="
+    msg["Content-Type"] = f'multipart/alternative; boundary="{boundary}"'
+    msg.set_payload([_text_part(text, "plain"), _text_part(html, "html")])
+    return msg
+
+
+# ---- the message -------------------------------------------------------------------------------
+
+
+def render_digest(
+    view: DigestView,
+    person: PersonRecord,
+    *,
+    base_url: str,
+    token_secret: str,
+    now: datetime,
+    mail_from: str = DEFAULT_FROM,
+    feedback_days: int = 30,
+    unsubscribe_days: int = 365,
+    unsubscribe_mailto: str | None = None,
+) -> EmailMessage:
+    """The digest e-mail for ``person``: text and HTML alternatives, one-click links, headers."""
+    if view.person_id != person.id:
+        raise PermanentFailure(
+            f"digest {view.id} belongs to person {view.person_id}, not {person.id}",
+            resource_id=view.id,
+        )
+    base = base_url.rstrip("/")
+    feedback_until = now + timedelta(days=feedback_days)
+
+    def feedback_url(action: str, item_id: int) -> str:
+        token = sign(token_secret, action, person.id, item_id, feedback_until)
+        return f"{base}{FEEDBACK_PATH}?token={token}"
+
+    def entry(e: EntryView) -> _Entry:
+        source = e.item.source
+        return _Entry(
+            title=one_line(e.item.title) or "(untitled)",
+            url=_web_url(e.item.url),
+            source=one_line(source.title) if source and source.title else None,
+            excerpt=one_line(e.item.excerpt),
+            why=one_line(e.why),
+            gem_note=one_line(e.gem.note) if e.gem and e.gem.note else None,
+            curator=one_line(e.gem.curator) if e.gem and e.gem.curator else None,
+            useful_url=feedback_url("useful", e.item.id),
+            not_useful_url=feedback_url("not_useful", e.item.id),
+        )
+
+    unsubscribe_token = sign(
+        token_secret, "unsubscribe", person.id, 0, now + timedelta(days=unsubscribe_days)
+    )
+    unsubscribe_url = f"{base}{UNSUBSCRIBE_PATH}?token={unsubscribe_token}"
+    subject = subject_for(view)
+    count = view.item_count
+    context = {
+        "subject": subject,
+        "date_label": date_label(view.date),
+        "name": one_line(person.name) or "there",
+        "count": count,
+        "count_label": f"{count} item{'' if count == 1 else 's'}",
+        "sections": [
+            _Section(one_line(s.title), tuple(entry(e) for e in s.items))
+            for s in view.sections
+            if s.items
+        ],
+        "unsubscribe_url": unsubscribe_url,
+    }
+    env = _environment()
+    text = env.get_template("digest.txt").render(**context)
+    html = _inliner().inline(env.get_template("digest.html").render(**context))
+
+    sender, domain = _sender(mail_from)
+    unsubscribe = f"<{unsubscribe_url}>"
+    if unsubscribe_mailto:
+        mailto = quote(one_line(unsubscribe_mailto), safe="@")
+        unsubscribe += f", <mailto:{mailto}?subject=unsubscribe>"
+    return _assemble(
+        sender=sender,
+        to=_recipient(person),
+        headers={
+            "Subject": subject,
+            "Date": format_datetime(now.astimezone(UTC)),
+            # The same digest always gets the same Message-ID, so a copy resent after a crash
+            # at the SMTP boundary can be recognised as a duplicate by the receiving side.
+            "Message-ID": f"<digest.{view.id}.{person.id}@{domain}>",
+            "List-Id": f"curation digest <digest.{domain}>",
+            "List-Unsubscribe": unsubscribe,
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+            "Auto-Submitted": "auto-generated",
+        },
+        text=text,
+        html=html,
+    )
+
+
+def make_renderer(
+    settings: Settings, *, secret: str | None = None, now: datetime | None = None
+) -> Renderer:
+    """``render_digest`` bound to the settings (what :func:`deliver_pending` takes).
+
+    Links expire relative to ``now``, or to the time of rendering when it is None. A bad
+    ``CURATION_PUBLIC_BASE_URL`` or ``CURATION_MAIL_FROM`` is refused here, before any digest
+    is claimed, rather than failing every digest one by one.
+    """
+    base = settings.public_base_url.strip()
+    parts = urlsplit(base)
+    if (
+        parts.scheme not in ("http", "https")
+        or not parts.netloc
+        or parts.query
+        or parts.fragment
+        or not _PRINTABLE.fullmatch(base)
+        or " " in base
+    ):
+        raise InvalidInput(
+            "CURATION_PUBLIC_BASE_URL must be an http(s) URL like https://curation.example.org"
+        )
+    _sender(settings.mail_from)
+    token_secret = secret or load_secret(settings)
+    mailto = settings.email_unsubscribe_mailto or None
+
+    def render(view: DigestView, person: PersonRecord) -> EmailMessage:
+        return render_digest(
+            view,
+            person,
+            base_url=base,
+            token_secret=token_secret,
+            now=now or datetime.now(UTC),
+            mail_from=settings.mail_from,
+            feedback_days=settings.email_feedback_link_days,
+            unsubscribe_days=settings.email_unsubscribe_link_days,
+            unsubscribe_mailto=mailto,
+        )
+
+    return render
