@@ -7,6 +7,12 @@ Usage: python bench/feedhost.py --feeds 500 --entries 50 [--port 0]  (prints "re
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
+# run as a script, bench/ is first on the path, where bench/email.py would shadow the stdlib
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+
 import argparse
 import hashlib
 import json

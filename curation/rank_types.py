@@ -31,7 +31,7 @@ class RankConfig:
 
     # --- interest profiles: each phrase is a small query, expanded from the corpus ---
     expansion_docs: int = 30  # pseudo-relevant window items per phrase (expansion, calibration)
-    expansion_terms: int = 50  # words added to each phrase (0: no expansion)
+    expansion_terms: int = 30  # words added to each phrase (0: no expansion)
     expansion_weight: float = 0.7  # share of the profile vector given to the added words
     expansion_doc_terms: int = 0  # only each item's strongest words feed the expansion (0: all)
 
@@ -39,7 +39,7 @@ class RankConfig:
     feedback_positive: float = (
         2.0  # pull towards items marked useful (1.0 = as strong as a top interest)
     )
-    feedback_negative: float = 1.0  # push away from items marked not useful
+    feedback_negative: float = 2.0  # push away from items marked not useful
     feedback_terms: int = 100  # strongest words kept from the feedback centroid
     feedback_full_after: int = 10  # feedback reaches full weight after this many signals
 
