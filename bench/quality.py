@@ -202,7 +202,7 @@ def evaluate(name: str, config: RankConfig, seeds: int, verbose: bool) -> dict:
         for i, p in enumerate(people)
     ]
     feedback = [
-        simulate_feedback(model, config, test, topics, queries, relevant, seed)
+        simulate_feedback(model, config, test, topics, queries, relevant, seed, verbose)
         for seed in range(seeds)
     ]
     result = {
@@ -236,6 +236,7 @@ def simulate_feedback(
     queries: list[str],
     relevant: list[np.ndarray],
     seed: int,
+    verbose: bool = False,
 ) -> tuple[float, float]:
     """(day-2 nDCG@10 with day-1 feedback, same for the twin without), macro over topics."""
     rng = np.random.default_rng(seed)
@@ -258,6 +259,11 @@ def simulate_feedback(
     without = relevance(model, build_profiles(model, twins, config), day2)
     a = [metrics(with_fb[i], relevant[i][day2_idx])[2] for i in range(len(topics))]
     b = [metrics(without[i], relevant[i][day2_idx])[2] for i in range(len(topics))]
+    if verbose:
+        print(f"  split {seed}: topic, day-1 useful/marked, day-2 nDCG@10 with / without feedback")
+        for i, t in enumerate(topics):
+            marks = [s for _, s in judged[i].feedback]
+            print(f"    {t:28s} {marks.count(1)}/{len(marks)}  {a[i]:.3f} / {b[i]:.3f}")
     return float(np.mean(a)), float(np.mean(b))
 
 

@@ -272,7 +272,11 @@ def _feedback_entries(model: CorpusModel, people: Sequence[Person], config: Rank
         local = np.searchsorted(who, pi)
         sizes = np.array([r[2] for r in ramps], dtype=np.float32)
         select = csr(sp.coo_matrix((1.0 / sizes[local], (local, di)), shape=(len(who), len(model))))
-        centroid = top_per_row(csr(select @ model.unit), config.feedback_terms)
+        centroid = csr(select @ model.unit)
+        # favour words shared by many of the judged items over one item's peculiar words
+        present = model.unit.copy()
+        present.data[:] = 1.0
+        centroid = top_per_row(csr(centroid.multiply(select @ present)), config.feedback_terms)
         # calibrate: mean score of the judged items against their own centroid -> 1.0
         judged = np.unique(di)
         self_scores = np.asarray(
