@@ -10,16 +10,17 @@ Item vectors: scikit-learn's ``CountVectorizer`` (over our own analyzer: stems a
 counts title and body terms separately; a title occurrence counts ``title_weight`` times. Counts
 are then weighted BM25-style — saturating term frequency with length normalisation, times the
 window's inverse document frequency — so a long article does not outscore a short one just by
-repeating words. Derived matrices: unit-length rows (cosine), each item's strongest words only
-(for duplicate and diversity checks, and for query expansion), and a hashed set of every word
-(so a mute works even for a word too rare or too new to be in the vocabulary).
+repeating words. Derived matrices: unit-length rows (cosine); each item's strongest words only,
+renormalised (for duplicate and diversity checks); the unit rows without stem pairs (what query
+expansion draws single words from); and a hashed set of every word (so a mute works even for a
+word too rare or too new to be in the vocabulary).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 import numpy as np
@@ -104,8 +105,9 @@ class CorpusModel:
     matrix: sp.csr_matrix  # (items × terms) BM25 weights: what profiles are scored against
     unit: sp.csr_matrix  # rows of ``matrix`` at unit length
     similarity: sp.csr_matrix  # strongest ``similarity_terms`` of ``unit``, renormalised
-    expansion: sp.csr_matrix  # strongest single words of ``unit``, renormalised
+    expansion: sp.csr_matrix  # ``unit`` without the stem pairs: what query expansion adds from
     hashed: sp.csr_matrix  # (items × HASH_FEATURES) binary: every stem of the item
+    cache: dict = field(default_factory=dict, repr=False)  # derived matrices, built on demand
 
     # ------------------------------------------------------------------ building
     @classmethod
@@ -197,6 +199,12 @@ class CorpusModel:
     def __len__(self) -> int:
         return len(self.ids)
 
+    def transposed(self) -> sp.csr_matrix:
+        """``matrix.T`` as CSR (terms × items), built once per model."""
+        if "matrix_t" not in self.cache:
+            self.cache["matrix_t"] = csr(self.matrix.T)
+        return self.cache["matrix_t"]
+
     def rows(self, ids: Iterable[str]) -> np.ndarray:
         """Row numbers of the given item ids that are in the model (unknown ids are skipped)."""
         return np.array([self.index[i] for i in ids if i in self.index], dtype=np.int64)
@@ -250,6 +258,7 @@ class CorpusModel:
         index.update({item.id: start + i for i, item in enumerate(items)})
         return replace(
             self,
+            cache={},
             added_count=self.added_count + (len(items) if count_as_added else 0),
             ids=ids,
             index=index,
@@ -270,6 +279,7 @@ class CorpusModel:
         ids = tuple(self.ids[i] for i in rows)
         return replace(
             self,
+            cache={},
             ids=ids,
             index={item_id: i for i, item_id in enumerate(ids)},
             source_ids=tuple(self.source_ids[i] for i in rows),

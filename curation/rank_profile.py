@@ -31,11 +31,19 @@ import numpy as np
 import scipy.sparse as sp
 
 from curation.rank_model import CorpusModel, hash_words
-from curation.rank_sparse import csr, normalize_rows, row_ids, scale_rows, top_per_row
+from curation.rank_sparse import (
+    csr,
+    normalize_rows,
+    rank_in_row,
+    row_ids,
+    scale_rows,
+    top_per_row,
+)
 from curation.rank_text import analyze, stems
 from curation.rank_types import Person, RankConfig
 
 FEEDBACK_OWNER = -1
+EXPLAIN_TERMS_PER_PERSON = 64  # explanations look at each person's strongest terms only
 
 
 def normalise_phrase(phrase: str) -> str:
@@ -60,13 +68,14 @@ class Profiles:
     judged: tuple[frozenset[str], ...]  # items each person already gave feedback on
     audiences: tuple[frozenset[str], ...]
     vocabulary_size: int
+    # for explanations: each person's strongest positive entries, their owners, and their
+    # sorted ``row * vocabulary_size + column`` keys (for lookups)
+    explain_vectors: sp.csr_matrix
+    explain_owners: np.ndarray
+    explain_keys: np.ndarray
 
     def __len__(self) -> int:
         return len(self.person_ids)
-
-    def keys(self) -> np.ndarray:
-        """Sorted ``row * vocabulary_size + column`` of every stored entry (for lookups)."""
-        return row_ids(self.vectors) * self.vocabulary_size + self.vectors.indices.astype(np.int64)
 
 
 @dataclass(frozen=True, eq=False, slots=True)
@@ -95,7 +104,7 @@ def phrase_vectors(model: CorpusModel, phrases: Sequence[str], config: RankConfi
         zero = np.zeros(len(phrases))
         return PhraseVectors(tuple(phrases), query, query, query.multiply(0).tocsr(), zero)
     # the pool: each phrase's best window items, weighted by score (weights sum to 1)
-    pool = top_per_row((query @ model.matrix.T).tocsr(), config.expansion_docs)
+    pool = top_per_row((query @ model.transposed()).tocsr(), config.expansion_docs)
     pool.data = np.maximum(pool.data, 0)
     pool = _with_unknown_words(model, phrases, query, pool, config)
     sums = np.asarray(pool.sum(axis=1)).ravel()
@@ -205,6 +214,16 @@ def build_profiles(model: CorpusModel, people: Sequence[Person], config: RankCon
     parts = [_interest_entries(phrases, p_rows, positions, phrase_rows, weights, n_terms)]
     parts.append(_feedback_entries(model, people, config))
     vectors, owners = _combine(parts, len(people), n_terms)
+    keep = (vectors.data > 0) & (rank_in_row(vectors) < EXPLAIN_TERMS_PER_PERSON)
+    kept_rows = row_ids(vectors)[keep]
+    explain_vectors = sp.csr_matrix(
+        (
+            vectors.data[keep],
+            vectors.indices[keep],
+            np.concatenate([[0], np.cumsum(np.bincount(kept_rows, minlength=len(people)))]),
+        ),
+        shape=vectors.shape,
+    )
     mutes, mute_words = _mute_matrices(people, config)
     return Profiles(
         person_ids=tuple(p.id for p in people),
@@ -216,6 +235,9 @@ def build_profiles(model: CorpusModel, people: Sequence[Person], config: RankCon
         judged=tuple(frozenset(item_id for item_id, _ in p.feedback) for p in people),
         audiences=tuple(frozenset(p.audiences) for p in people),
         vocabulary_size=n_terms,
+        explain_vectors=explain_vectors,
+        explain_owners=owners[keep],
+        explain_keys=kept_rows * n_terms + vectors.indices[keep].astype(np.int64),
     )
 
 

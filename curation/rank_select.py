@@ -20,6 +20,7 @@ Per block of ``people_chunk`` people (bounded memory, no Python loop over people
 
 from __future__ import annotations
 
+import gc
 import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -35,7 +36,8 @@ from curation.rank_profile import Profiles
 from curation.rank_sparse import csr, top_k_dense
 from curation.rank_types import RankConfig, Ranked
 
-DENSE_SIMILARITY_MAX = 8000  # above this many candidate items, similarities are built per block
+DENSE_SIMILARITY_MAX = 8000  # above this many candidate items (or for few people), similarities
+# between candidates are built per block instead of once for all items
 _NEG = np.float32(-np.inf)
 
 
@@ -73,7 +75,8 @@ def prepare_items(
     similarity = model.similarity[rows]
     pairs = csr(similarity @ similarity.T)
     dense = None
-    if len(rows) <= DENSE_SIMILARITY_MAX:  # half precision is plenty for diversity
+    wanted = len(profiles) * config.candidate_factor * 10  # roughly how many pairs are looked up
+    if len(rows) <= DENSE_SIMILARITY_MAX and wanted >= len(rows):  # float16 is plenty for MMR
         dense = np.zeros((len(rows), len(rows)), dtype=np.float16)
         dense[pairs.nonzero()] = pairs.data
     linked = pairs.copy()
@@ -213,7 +216,6 @@ def _block_digests(
     model: CorpusModel,
     items: _Items,
     profiles: Profiles,
-    people_keys: np.ndarray,
     people: range,
     config: RankConfig,
     limit: int,
@@ -227,9 +229,9 @@ def _block_digests(
     person_idx = r + people.start
     item_idx = chosen[r, s]
     named, top_cols = explain_pairs(
-        profiles.vectors,
-        profiles.owners,
-        people_keys,
+        profiles.explain_vectors,
+        profiles.explain_owners,
+        profiles.explain_keys,
         profiles.vocabulary_size,
         model.matrix[items.rows[item_idx]],
         person_idx,
@@ -251,19 +253,40 @@ def select_digests(
     result: dict[str, list[Ranked]] = {pid: [] for pid in profiles.person_ids}
     if limit <= 0 or not len(rows) or not len(profiles):
         return result
+    # hundreds of thousands of small objects and no reference cycles: pause the cycle collector
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        _fill(result, model, profiles, rows, now, config, limit)
+    finally:
+        if collecting:
+            gc.enable()
+    return result
+
+
+def _fill(
+    result: dict[str, list[Ranked]],
+    model: CorpusModel,
+    profiles: Profiles,
+    rows: np.ndarray,
+    now: datetime,
+    config: RankConfig,
+    limit: int,
+) -> None:
     items = prepare_items(model, profiles, rows, now, config)
-    people_keys = profiles.keys()
     blocks = [
         range(start, min(start + config.people_chunk, len(profiles)))
         for start in range(0, len(profiles), config.people_chunk)
     ]
     threads = config.threads or os.cpu_count() or 1
     readable = _Readable(model)
+    person_ids = profiles.person_ids
+    gems = {
+        i: model.gem_audience[r] for i, r in enumerate(items.rows.tolist()) if model.gem_audience[r]
+    }
     with ThreadPoolExecutor(max_workers=max(1, min(threads, len(blocks)))) as pool:
         done = pool.map(
-            lambda people: _block_digests(
-                model, items, profiles, people_keys, people, config, limit, readable
-            ),
+            lambda people: _block_digests(model, items, profiles, people, config, limit, readable),
             blocks,
         )
         extras: dict[int, tuple[str, tuple[str, ...]]] = {}
@@ -278,15 +301,12 @@ def select_digests(
             ):
                 matched, top_terms, why = sentence(profiles.interests[p], pair_named, pair_top)
                 suffix, also = extras.get(i) or extras.setdefault(i, _item_extras(model, items, i))
-                row = items.rows[i]
-                if model.gem_audience[row] and _gem_matches(
-                    model.gem_audience[row], profiles.audiences[p]
-                ):
+                gem = gems.get(i)
+                if gem and _gem_matches(gem, profiles.audiences[p]):
                     why += " A curator recommended it for you."
-                result[profiles.person_ids[p]].append(
+                result[person_ids[p]].append(
                     Ranked(items.ids[i], score, why + suffix, matched, top_terms, also)
                 )
-    return result
 
 
 class _Readable:

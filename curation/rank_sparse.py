@@ -81,16 +81,10 @@ def top_k_dense(block: np.ndarray, k: int) -> np.ndarray:
     k = min(k, n)
     if k <= 0:
         return np.empty((block.shape[0], 0), dtype=np.int64)
-    if k < n:
+    if k < n:  # (partitioning the negated block is much faster when many values are -inf)
         part = np.argpartition(-block, k - 1, axis=1)[:, :k]
     else:
         part = np.broadcast_to(np.arange(n), block.shape).copy()
     values = np.take_along_axis(block, part, axis=1)
     order = np.argsort(-values, axis=1, kind="stable")
     return np.take_along_axis(part, order, axis=1)
-
-
-def mean_top_k_sparse(scores: sp.csr_matrix, k: int) -> np.ndarray:
-    """Per row, the mean of the ``k`` largest stored values (missing values count as 0)."""
-    top = top_per_row(scores, k)
-    return np.asarray(top.sum(axis=1)).ravel() / max(k, 1)

@@ -36,11 +36,11 @@ class RankConfig:
     expansion_doc_terms: int = 0  # only each item's strongest words feed the expansion (0: all)
 
     # --- feedback (Rocchio) ---
-    feedback_positive: float = (
-        2.0  # pull towards items marked useful (1.0 = as strong as a top interest)
-    )
-    feedback_negative: float = 2.0  # push away from items marked not useful
-    feedback_terms: int = 100  # strongest words kept from the feedback centroid
+    # pull towards items marked useful / push away from items marked not useful; each centroid
+    # is calibrated like an interest, so 1.0 weighs as much as a top-weighted declared interest
+    feedback_positive: float = 3.0
+    feedback_negative: float = 2.0
+    feedback_terms: int = 50  # strongest words kept from each feedback centroid
     feedback_full_after: int = 10  # feedback reaches full weight after this many signals
 
     # --- scoring ---
