@@ -28,7 +28,15 @@ G = Gem.__table__
 
 
 def rank_config(settings: Settings) -> RankConfig:
-    return RankConfig(window_days=settings.rank_window_days)
+    """The ranker's parameters from the environment (the rest keep RankConfig's defaults)."""
+    return RankConfig(
+        window_days=settings.rank_window_days,
+        min_df=settings.rank_min_df,
+        max_df=settings.rank_max_df,
+        title_weight=settings.rank_title_weight,
+        min_relevance=settings.rank_min_relevance,
+        recency_half_life_hours=settings.rank_half_life_hours,
+    )
 
 
 def _audience(phrases: Iterable[str]) -> tuple[str, ...]:

@@ -59,6 +59,11 @@ class Settings(BaseSettings):
 
     # ranking: the TF-IDF model is fitted on items first seen within the last rank_window_days
     rank_window_days: int = 30
+    rank_min_df: int = 2  # vectorizer: a term must occur in this many window items
+    rank_max_df: float = 0.5  # ...and in at most this share of them
+    rank_title_weight: float = 3.0  # a title word counts as this many body words
+    rank_min_relevance: float = 0.25  # quiet days give short digests, not noise
+    rank_half_life_hours: float = 36.0  # recency decay
     rank_max_items: int = 50_000  # the most recent items of the window, at most
 
     # e-mail: with no smtp_url, mail is written as .eml files to outbox_dir (the embedded
