@@ -398,13 +398,22 @@ def html_to_text(html: str | None, *, max_chars: int | None = None) -> str:
                 add(el.tail.replace("\n", _LINE) if pre_depth else el.tail)
 
     raw = _CONTROL_RE.sub("", "".join(parts))  # controls decoded from ``&#1;`` and the like
-    paragraphs = []
-    for chunk in raw.split(_PARA):
-        lines = [" ".join(line.split()) for line in chunk.split(_LINE)]
-        paragraph = "\n".join(line for line in lines if line)
-        if paragraph:
-            paragraphs.append(paragraph)
-    text = "\n\n".join(paragraphs)
+    return _layout(raw, max_chars)
+
+
+def _layout(raw: str, max_chars: int | None) -> str:
+    """Text with break markers → paragraphs split by a blank line, lines by a newline, runs of
+    whitespace collapsed; cut at ``max_chars``."""
+    if _PARA not in raw and _LINE not in raw:
+        text = " ".join(raw.split())
+    else:
+        paragraphs = []
+        for chunk in raw.split(_PARA):
+            lines = [" ".join(line.split()) for line in chunk.split(_LINE)]
+            paragraph = "\n".join(line for line in lines if line)
+            if paragraph:
+                paragraphs.append(paragraph)
+        text = "\n\n".join(paragraphs)
     if max_chars is not None and len(text) > max_chars:
         text = text[:max_chars].rstrip()
     return text
@@ -432,20 +441,7 @@ def sanitised_to_text(html: str, *, max_chars: int | None = None) -> str:
     """
     if not html:
         return ""
-    raw = htmllib.unescape(_SANITISED_TAG_RE.sub(_tag_break, html))
-    if _PARA not in raw and _LINE not in raw:
-        text = " ".join(raw.split())
-    else:
-        paragraphs = []
-        for chunk in raw.split(_PARA):
-            lines = [" ".join(line.split()) for line in chunk.split(_LINE)]
-            paragraph = "\n".join(line for line in lines if line)
-            if paragraph:
-                paragraphs.append(paragraph)
-        text = "\n\n".join(paragraphs)
-    if max_chars is not None and len(text) > max_chars:
-        text = text[:max_chars].rstrip()
-    return text
+    return _layout(htmllib.unescape(_SANITISED_TAG_RE.sub(_tag_break, html)), max_chars)
 
 
 # --------------------------------------------------------------------------------------------
