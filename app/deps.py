@@ -26,6 +26,7 @@ from typing import Annotated
 from fastapi import Depends, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Engine
+from starlette.concurrency import run_in_threadpool
 
 from curation.db import make_engine
 from curation.digest import DigestService
@@ -33,7 +34,7 @@ from curation.errors import CurationError
 from curation.gems import GemStore
 from curation.items import ItemQueries
 from curation.netpolicy import AddressPolicy
-from curation.people import ROLES, PeopleStore, PersonRecord
+from curation.people import ROLES, KeyCache, PeopleStore, PersonRecord
 from curation.settings import Settings
 from curation.store import Store
 
@@ -76,11 +77,12 @@ class DomainProvider:
         with self._lock:
             if self._domain is None:
                 engine = make_engine(self.settings.database_url)
+                ttl = self.settings.api_auth_cache_seconds
                 self._domain = Domain(
                     settings=self.settings,
                     engine=engine,
                     store=Store(engine),
-                    people=PeopleStore(engine),
+                    people=PeopleStore(engine, key_cache=KeyCache(ttl) if ttl > 0 else None),
                     items=ItemQueries(engine),
                     gems=GemStore(engine),
                     digests=DigestService(engine, self.settings),
@@ -95,7 +97,8 @@ class DomainProvider:
                 self._domain = None
 
 
-def get_domain(request: Request) -> Domain:
+async def get_domain(request: Request) -> Domain:
+    # async: a sync dependency costs a thread-pool round trip on every request
     return request.app.state.domain.get()
 
 
@@ -104,13 +107,18 @@ DomainDep = Annotated[Domain, Depends(get_domain)]
 _bearer = HTTPBearer(auto_error=False, description="An API key, as `Bearer <key>`.")
 
 
-def current_person(
+async def current_person(
     domain: DomainDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
 ) -> PersonRecord:
     if credentials is None or not credentials.credentials:
         raise Unauthenticated("missing API key: send the header Authorization: Bearer <key>")
-    person = domain.people.authenticate(credentials.credentials)
+    key = credentials.credentials
+    # a key seen in the last few seconds is answered from memory; otherwise the database
+    # is asked from the thread pool, off the event loop
+    person = domain.people.cached_person(key) or await run_in_threadpool(
+        domain.people.authenticate, key
+    )
     if person is None:
         raise Unauthenticated("invalid API key")
     return person
@@ -120,7 +128,7 @@ def require(role: str) -> Callable[[PersonRecord], PersonRecord]:
     """A dependency that lets through people holding ``role`` or a higher one."""
     needed = RANK[role]
 
-    def check(person: Annotated[PersonRecord, Depends(current_person)]) -> PersonRecord:
+    async def check(person: Annotated[PersonRecord, Depends(current_person)]) -> PersonRecord:
         if RANK.get(person.role, -1) < needed:
             raise Forbidden(f"this needs the {role} role (you are a {person.role})")
         return person

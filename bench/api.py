@@ -3,7 +3,8 @@
 Stores 10,000 items, fits the ranking model, creates a person, starts `uvicorn app.main:app` in
 its own process, and drives load from another process (aiohttp, keep-alive connections).
 The digest is built on its first request and served as recorded after, so the figure is what
-a learner's client sees all day. Medians of --runs runs, alternating the two endpoints.
+a learner's client sees all day. Medians of --runs runs, alternating the two endpoints, once with
+the API-key cache at its default and once with it off (every request authenticated by query).
 
     python bench/api.py --items 10000 --seconds 5 --runs 3
 """
@@ -140,59 +141,76 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=5.0)
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--connections", type=int, default=16)
+    ap.add_argument(
+        "--auth-cache-seconds",
+        type=float,
+        nargs="+",
+        default=[5.0, 0.0],
+        help="run the server once per value: 5 is the default, 0 authenticates every request",
+    )
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite:///{tmp}/api.db"
         key = seed(url, args.items)
-        port = free_port()
-        env = {**os.environ, "CURATION_DATABASE_URL": url}
-        server = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "app.main:app",
-                "--port",
-                str(port),
-                "--log-level",
-                "warning",
-                "--no-access-log",
-            ],
-            cwd=ROOT,
-            env=env,
-        )
-        try:
-            base = f"http://127.0.0.1:{port}"
-            for _ in range(100):
-                try:
-                    urllib.request.urlopen(base + "/healthz", timeout=1)
-                    break
-                except OSError:
-                    time.sleep(0.2)
-            req = urllib.request.Request(
-                base + "/v1/me/digest", headers={"Authorization": f"Bearer {key}"}
-            )
-            digest = json.loads(urllib.request.urlopen(req, timeout=60).read())
-            n = sum(len(s["items"]) for s in digest["sections"])
-            print(f"{args.items} items stored; the digest holds {n} items", flush=True)
-            health, dig = [], []
-            for run in range(args.runs):
-                health.append(load_process(base + "/healthz", key, args.seconds, args.connections))
-                dig.append(
-                    load_process(base + "/v1/me/digest", key, args.seconds, args.connections)
-                )
-                print(
-                    f"run {run + 1}: healthz {health[-1]:.0f} req/s, digest {dig[-1]:.0f} req/s",
-                    flush=True,
-                )
-        finally:
-            server.terminate()
-            server.wait()
-    h, d = statistics.median(health), statistics.median(dig)
+        results = {}
+        for cache in args.auth_cache_seconds:
+            results[cache] = serve_and_load(url, key, cache, args)
     print(f"\nmedians of {args.runs} runs, {args.connections} connections, one uvicorn worker")
-    print(f"GET /healthz    : {h:8.0f} req/s")
-    print(f"GET /v1/me/digest: {d:8.0f} req/s")
-    print(f"ratio digest/healthz: {d / h:.2f}")
+    for cache, (health, dig) in results.items():
+        h, d = statistics.median(health), statistics.median(dig)
+        label = f"CURATION_API_AUTH_CACHE_SECONDS={cache:g}"
+        print(f"{label}: healthz {h:6.0f} req/s, digest {d:6.0f} req/s, ratio {d / h:.2f}")
+
+
+def serve_and_load(url: str, key: str, cache: float, args: argparse.Namespace) -> tuple[list, list]:
+    """Start uvicorn with the given key-cache time, then alternate healthz and digest load."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "CURATION_DATABASE_URL": url,
+        "CURATION_API_AUTH_CACHE_SECONDS": str(cache),
+    }
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "app.main:app",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+        ],
+        cwd=ROOT,
+        env=env,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(base + "/healthz", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.2)
+        req = urllib.request.Request(
+            base + "/v1/me/digest", headers={"Authorization": f"Bearer {key}"}
+        )
+        digest = json.loads(urllib.request.urlopen(req, timeout=60).read())
+        n = sum(len(s["items"]) for s in digest["sections"])
+        print(f"auth cache {cache:g} s; {args.items} items stored; the digest holds {n} items")
+        health, dig = [], []
+        for run in range(args.runs):
+            health.append(load_process(base + "/healthz", key, args.seconds, args.connections))
+            dig.append(load_process(base + "/v1/me/digest", key, args.seconds, args.connections))
+            print(
+                f"run {run + 1}: healthz {health[-1]:.0f} req/s, digest {dig[-1]:.0f} req/s",
+                flush=True,
+            )
+    finally:
+        server.terminate()
+        server.wait()
+    return health, dig
 
 
 if __name__ == "__main__":

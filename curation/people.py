@@ -10,7 +10,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from collections.abc import Iterable, Sequence
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -121,9 +124,64 @@ def _mute_rows(person_id: int, mutes: Iterable[str]) -> list[dict]:
     return [{"person_id": person_id, "phrase": p} for p in rows.values()]
 
 
+class KeyCache:
+    """Who holds which API key, remembered for ``ttl`` seconds (keyed by the key's digest).
+
+    Authenticating is the fixed cost of every API request; this cache saves its queries for a
+    client that calls again within ``ttl``. The :class:`PeopleStore` that owns it forgets
+    everything on each change it makes (role, key, deletion, interests…), so in one process a
+    change is seen at once; a change made by another process (the CLI, another API worker) is
+    seen within ``ttl``. Unknown keys are never remembered.
+    """
+
+    def __init__(
+        self, ttl: float, *, size: int = 10_000, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.ttl = ttl
+        self.size = size
+        self.clock = clock
+        self._entries: OrderedDict[str, tuple[float, PersonRecord]] = OrderedDict()
+        self._lock = threading.Lock()
+        # bumped by clear(): a lookup that began before a change must not store what it read
+        self.generation = 0
+
+    def get(self, digest: str) -> PersonRecord | None:
+        with self._lock:
+            entry = self._entries.get(digest)
+            if entry is None:
+                return None
+            if self.clock() >= entry[0]:
+                del self._entries[digest]
+                return None
+            return entry[1]
+
+    def put(self, digest: str, person: PersonRecord, *, generation: int) -> None:
+        with self._lock:
+            if generation != self.generation:
+                return
+            self._entries[digest] = (self.clock() + self.ttl, person)
+            self._entries.move_to_end(digest)
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self.generation += 1
+            self._entries.clear()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
 class PeopleStore:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, key_cache: KeyCache | None = None) -> None:
         self.engine = engine
+        self.key_cache = key_cache
+
+    def _changed(self) -> None:
+        """Called after every write that can change what :meth:`authenticate` returns."""
+        if self.key_cache is not None:
+            self.key_cache.clear()
 
     # ---- people ----------------------------------------------------------------------------
 
@@ -190,23 +248,36 @@ class PeopleStore:
                     raise Conflict("that email belongs to another person") from exc
                 if done.rowcount == 0:
                     raise NotFound(f"person {person_id} does not exist", resource_id=person_id)
+            self._changed()
         return self.get(person_id)
 
     def delete(self, person_id: int) -> None:
         with self.engine.begin() as conn:
             if conn.execute(delete(P).where(P.c.id == person_id)).rowcount == 0:
                 raise NotFound(f"person {person_id} does not exist", resource_id=person_id)
+        self._changed()
 
     def authenticate(self, api_key: str) -> PersonRecord | None:
         """The person holding ``api_key``, or None. Digests are compared in constant time."""
         digest = hash_key(api_key)
-        with self.engine.connect() as conn:
-            row = conn.execute(
-                select(P.c.id, P.c.api_key_hash).where(P.c.api_key_hash == digest)
-            ).first()
-        if row is None or not hmac.compare_digest(row.api_key_hash, digest):
+        cache = self.key_cache
+        if cache is not None:
+            cached = cache.get(digest)
+            if cached is not None:
+                return cached
+            generation = cache.generation
+        rows, people = self._load_rows(P.c.api_key_hash == digest)
+        if not rows or not hmac.compare_digest(rows[0].api_key_hash, digest):
             return None
-        return self.get(row.id)
+        if cache is not None:
+            cache.put(digest, people[0], generation=generation)
+        return people[0]
+
+    def cached_person(self, api_key: str) -> PersonRecord | None:
+        """The key's holder if the key cache knows it (no query), else None: then authenticate."""
+        if self.key_cache is None:
+            return None
+        return self.key_cache.get(hash_key(api_key))
 
     def rotate_key(self, person_id: int) -> str:
         api_key = new_api_key()
@@ -216,6 +287,7 @@ class PeopleStore:
             )
             if done.rowcount == 0:
                 raise NotFound(f"person {person_id} does not exist", resource_id=person_id)
+        self._changed()
         return api_key
 
     # ---- interests, mutes ------------------------------------------------------------------
@@ -227,6 +299,7 @@ class PeopleStore:
             conn.execute(delete(INT).where(INT.c.person_id == person_id))
             if rows:
                 conn.execute(INT.insert(), rows)
+        self._changed()
         return self.get(person_id)
 
     def set_mutes(self, person_id: int, mutes: Iterable[str]) -> PersonRecord:
@@ -236,6 +309,7 @@ class PeopleStore:
             conn.execute(delete(M).where(M.c.person_id == person_id))
             if rows:
                 conn.execute(M.insert(), rows)
+        self._changed()
         return self.get(person_id)
 
     # ---- feedback --------------------------------------------------------------------------
@@ -285,6 +359,10 @@ class PeopleStore:
     # ---- loading ---------------------------------------------------------------------------
 
     def _load(self, where, limit: int | None = None) -> list[PersonRecord]:  # noqa: ANN001
+        return self._load_rows(where, limit)[1]
+
+    def _load_rows(self, where, limit: int | None = None) -> tuple[list, list[PersonRecord]]:  # noqa: ANN001
+        """The person rows matching ``where`` (with their key digests) and their records."""
         query = select(P).order_by(P.c.id)
         if where is not None:
             query = query.where(where)
@@ -306,7 +384,7 @@ class PeopleStore:
                     select(M.c.person_id, M.c.phrase).where(M.c.person_id.in_(ids)).order_by(M.c.id)
                 ):
                     mutes.setdefault(pid, []).append(phrase)
-        return [
+        return rows, [
             PersonRecord(
                 id=r.id,
                 email=r.email,

@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     # HTTP API: request bodies larger than this are refused with 413 (OPML imports get more)
     api_max_body_bytes: int = 1024 * 1024
     api_max_opml_bytes: int = 5 * 1024 * 1024
+    # an API key's holder is remembered this long after a lookup (0 = look up on every request);
+    # changes made through this API process apply at once, others within this many seconds
+    api_auth_cache_seconds: float = Field(default=5.0, ge=0, le=300)
 
     # digests
     digest_max_items: int = 10  # at most this many items in "For you"

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from sqlalchemy import select
 
 from curation.errors import Conflict, InvalidInput, NotFound
 from curation.models import Person
-from curation.people import NewPerson, PeopleStore, hash_key
+from curation.people import KeyCache, NewPerson, PeopleStore, PersonRecord, hash_key
 from curation.store import FeedWrite, Store
 from tests.test_store_helpers import clean_item
 
@@ -90,3 +92,80 @@ def test_feedback_latest_polarity_wins(people: PeopleStore, any_store: Store) ->
         people.record_feedback(person.id, 999, "useful")
     with pytest.raises(InvalidInput):
         people.record_feedback(person.id, 1, "meh")
+
+
+# ---- the API-key cache ---------------------------------------------------------------------
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _record(person_id: int = 1) -> PersonRecord:
+    return PersonRecord(
+        id=person_id,
+        email="a@example.org",
+        name="A",
+        role="learner",
+        timezone="UTC",
+        digest_hour=7,
+        email_digests=True,
+        created_at=datetime(2026, 11, 1, tzinfo=UTC),
+    )
+
+
+def test_key_cache_expires_is_bounded_and_ignores_lookups_older_than_a_change() -> None:
+    clock = FakeClock()
+    cache = KeyCache(5.0, size=2, clock=clock)
+    cache.put("a", _record(1), generation=cache.generation)
+    clock.now += 4.9
+    assert cache.get("a") == _record(1)
+    clock.now += 0.1
+    assert cache.get("a") is None and len(cache) == 0  # expired entries are dropped
+
+    for digest, pid in (("a", 1), ("b", 2), ("c", 3)):
+        cache.put(digest, _record(pid), generation=cache.generation)
+    assert len(cache) == 2 and cache.get("a") is None and cache.get("c").id == 3
+
+    began = cache.generation  # a lookup starts, then a change clears the cache
+    cache.clear()
+    cache.put("d", _record(4), generation=began)  # what that lookup read may be stale
+    assert cache.get("d") is None and len(cache) == 0
+
+
+def test_cached_keys_see_own_changes_at_once_and_other_processes_within_ttl(
+    any_store: Store,
+) -> None:
+    clock = FakeClock()
+    cached = PeopleStore(any_store.engine, key_cache=KeyCache(5.0, clock=clock))
+    elsewhere = PeopleStore(any_store.engine)  # stands for the CLI or another API worker
+    person, key = cached.create(NewPerson(email="c@example.org", name="C", role="curator"))
+    assert cached.cached_person(key) is None  # nothing remembered before a lookup
+    assert cached.authenticate(key) == person
+    assert cached.cached_person(key) == person
+
+    # changes through the caching store apply at once
+    assert cached.update(person.id, role="learner").role == "learner"
+    assert cached.cached_person(key) is None and cached.authenticate(key).role == "learner"
+    cached.set_interests(person.id, [("python testing", 2.0)])
+    assert cached.authenticate(key).interests == (("python testing", 2.0),)
+    cached.set_mutes(person.id, ["crypto"])
+    assert cached.authenticate(key).mutes == ("crypto",)
+    new_key = cached.rotate_key(person.id)
+    assert cached.authenticate(key) is None and cached.authenticate(new_key).id == person.id
+
+    # a change made elsewhere is seen once the entry expires, never later
+    elsewhere.delete(person.id)
+    assert cached.authenticate(new_key) is not None  # still within the 5 s
+    clock.now += 5.0
+    assert cached.authenticate(new_key) is None
+    assert cached.cached_person(new_key) is None  # unknown keys are not remembered
+
+    other, other_key = cached.create(NewPerson(email="d@example.org", name="D"))
+    assert cached.authenticate(other_key) == other
+    cached.delete(other.id)
+    assert cached.authenticate(other_key) is None

@@ -13,12 +13,14 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response
+from starlette.concurrency import run_in_threadpool
 
-from app.deps import DomainDep, Learner
+from app.deps import Domain, DomainDep, Learner
 from app.digest_schemas import DigestOut, RecommendationPage, digest_out, recommendation_out
 from app.schemas import utc_instant
 from curation.errors import InvalidInput
 from curation.models import utcnow
+from curation.people import PersonRecord
 from curation.schedule import local_day
 
 router = APIRouter(prefix="/v1/me", tags=["digest"])
@@ -49,15 +51,19 @@ class _Recorded:
 _recorded = _Recorded()
 
 
+def _build_today(me: PersonRecord, domain: Domain, now: datetime) -> bytes:
+    return digest_out(domain.digests.today(me, now)).model_dump_json().encode()
+
+
 @router.get("/digest", response_model=DigestOut)
-def today(me: Learner, domain: DomainDep) -> Response:
+async def today(me: Learner, domain: DomainDep) -> Response:
     """Today's digest in my time zone: built and recorded on first request, the same after."""
     now = utcnow()
     # created_at tells a new person apart from a deleted one whose id was reused
     key = (me.id, me.created_at.isoformat(), local_day(now, me.timezone))
-    body = _recorded.get(key)
+    body = _recorded.get(key)  # answered on the event loop: no thread, no query
     if body is None:
-        body = digest_out(domain.digests.today(me, now)).model_dump_json().encode()
+        body = await run_in_threadpool(_build_today, me, domain, now)
         _recorded.put(key, body)
     return Response(content=body, media_type="application/json")
 

@@ -47,7 +47,9 @@ def _html(page: Page) -> HTMLResponse:
     return HTMLResponse(page.html, status_code=page.status, headers=_HEADERS)
 
 
-@router.api_route("/feedback", methods=["GET", "HEAD"], response_class=HTMLResponse)
+# two routes, not one with two methods: OpenAPI would give both methods the same operation id
+@router.head("/feedback", response_class=HTMLResponse, operation_id="check_feedback_link")
+@router.get("/feedback", response_class=HTMLResponse)
 def feedback(request: Request, links: Links, token: str = "") -> HTMLResponse:
     """Records the click; a HEAD (a link checker, not a person) only checks the token."""
     record = request.method != "HEAD"
