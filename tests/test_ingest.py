@@ -201,8 +201,8 @@ def test_crash_mid_run_loses_nothing(
     b = store.add_source(feed_server.add("/b", body=rss("B", items(3, "b")), etag='"b"'))
     original = Store._save_items
 
-    def crash_on_b(self, conn, source_id, batch, now):  # noqa: ANN001
-        result = original(self, conn, source_id, batch, now)  # rows written, not committed
+    def crash_on_b(self, conn, source_id, batch, now, new_rows):  # noqa: ANN001
+        result = original(self, conn, source_id, batch, now, new_rows)  # written, not committed
         if source_id == b.id:
             raise RuntimeError("power cut")
         return result

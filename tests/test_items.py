@@ -57,6 +57,45 @@ def test_search_follows_inserts_updates_and_deletes(any_store: Store, items: Ite
     assert keys(items.list(q="coaching")) == []
 
 
+def _fts_is_consistent(store: Store) -> None:
+    """FTS5's own check that the index holds exactly the content table's rows (SQLite)."""
+    with store.engine.begin() as conn:
+        conn.execute(text("INSERT INTO item_fts(item_fts, rank) VALUES ('integrity-check', 1)"))
+
+
+def test_sqlite_index_holds_each_stored_row_once_even_after_a_rollback(store: Store) -> None:
+    items = ItemQueries(store.engine)
+    a, b, c = (store.add_source(f"https://{n}.example.org/feed").id for n in "abc")
+    # one group transaction, items shared across feeds (dedupe) and repeated GUIDs
+    shared = clean_item("shared", text="mentoring circles")
+    store.save_feeds(
+        [
+            FeedWrite(a, [clean_item("a1", text="mentoring at scale"), shared]),
+            FeedWrite(b, [shared, clean_item("b1", text="peer mentoring")]),
+            FeedWrite(c, []),
+        ],
+        now=T0,
+        next_attempt_at=T0,
+    )
+    assert sorted(keys(items.list(q="mentoring"))) == ["a1", "b1", "shared"]
+    _fts_is_consistent(store)
+
+    # a group that fails part-way is retried feed by feed: the bad feed's rows roll back and
+    # never reach the index; the good feeds' rows are indexed once
+    bad = FeedWrite(999_999, [clean_item("orphan", text="mentoring lost")])  # no such source
+    store.save_feeds(
+        [FeedWrite(a, [clean_item("a2", text="mentoring again")]), bad],
+        now=T0 + timedelta(hours=1),
+        next_attempt_at=T0,
+    )
+    assert sorted(keys(items.list(q="mentoring"))) == ["a1", "a2", "b1", "shared"]
+    _fts_is_consistent(store)
+
+    with store.engine.begin() as conn:  # the migration 0005 left no insert trigger behind
+        triggers = conn.execute(text("SELECT name FROM sqlite_master WHERE type = 'trigger'"))
+        assert sorted(triggers.scalars()) == ["item_fts_ad", "item_fts_au"]
+
+
 def test_hostile_queries_are_words_not_syntax(any_store: Store, items: ItemQueries) -> None:
     src = any_store.add_source("https://a.example.org/feed").id
     save(any_store, src, clean_item("a", title='The "NEAR" operator', text="title: AND OR NOT"))
