@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import sqlite3
+from pathlib import Path
+
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
-from curation.db import make_engine, upgrade
+from curation.db import SQLITE_PAGE_SIZE, make_engine, upgrade
 from curation.migration_filters import include_name, include_object
 from curation.models import metadata
 
@@ -41,3 +44,21 @@ def test_upgrade_is_idempotent_and_downgrade_works(db_url: str) -> None:
     assert "source" not in inspect(engine).get_table_names()
     upgrade(db_url)
     assert "source" in inspect(make_engine(db_url)).get_table_names()
+
+
+def test_new_sqlite_files_get_large_pages_and_wal_existing_ones_are_left_alone(
+    tmp_path: Path,
+) -> None:
+    fresh = tmp_path / "sub" / "fresh.db"
+    upgrade(f"sqlite:///{fresh}")
+    with sqlite3.connect(fresh) as conn:
+        assert conn.execute("PRAGMA page_size").fetchone()[0] == SQLITE_PAGE_SIZE
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+    old = tmp_path / "old.db"  # made elsewhere with the 4 KiB default: upgraded, not rebuilt
+    with sqlite3.connect(old) as conn:
+        conn.execute("CREATE TABLE unrelated (x)")
+    upgrade(f"sqlite:///{old}")
+    with sqlite3.connect(old) as conn:
+        assert conn.execute("PRAGMA page_size").fetchone()[0] == 4096
+        assert conn.execute("SELECT count(*) FROM unrelated").fetchone()[0] == 0
