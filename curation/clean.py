@@ -559,6 +559,37 @@ def _canonical_host(hostname: str) -> str | None:
     return host if _HOST_RE.fullmatch(host) else None
 
 
+# An absolute http(s) URL that is already canonical up to its query and fragment: lower-case
+# scheme and host, no userinfo or port, no escapes, no dot segments (checked apart), nothing a
+# browser would strip. Most feed links look like this; they skip urlsplit and the escape passes.
+_SIMPLE_URL_RE = re.compile(
+    r"(https?)://([a-z0-9-]+(?:\.[a-z0-9-]+)*)(/[A-Za-z0-9\-._~!$&'()*+,;=:@/]*)?"
+    r"(?:\?([A-Za-z0-9\-._~!$&'()*+,;=:@/?]*))?(?:#[^\x00-\x20\x7f-\x9f]*)?"
+)
+
+
+def _simple_canonical(url: str) -> str | None:
+    """:func:`canonical_url` of a URL matching :data:`_SIMPLE_URL_RE`, else None (slow path)."""
+    match = _SIMPLE_URL_RE.fullmatch(url)
+    if match is None:
+        return None
+    scheme, host, path, query = match.groups()
+    if not path:
+        path = "/"
+    elif "/." in path:
+        return None
+    if not query:
+        return f"{scheme}://{host}{path}"
+    kept = []
+    for param in query.split("&"):
+        if not param:
+            continue
+        name = param.split("=", 1)[0].replace("+", " ").strip().lower()
+        if not (name.startswith("utm_") or name in TRACKING_PARAMS):
+            kept.append(param)
+    return f"{scheme}://{host}{path}?{'&'.join(kept)}" if kept else f"{scheme}://{host}{path}"
+
+
 def canonical_url(url: str | None, *, base_url: str | None = None) -> str | None:
     """The normalised form of an article URL, for recognising one article across sources.
 
@@ -576,6 +607,12 @@ def canonical_url(url: str | None, *, base_url: str | None = None) -> str | None
     """
     if not url:
         return None
+    if base_url is None and (simple := _simple_canonical(url)) is not None:
+        return simple
+    return _canonical_url_general(url, base_url)
+
+
+def _canonical_url_general(url: str, base_url: str | None) -> str | None:
     value = _squeeze_url(_strip_controls(url))
     if not value:
         return None
@@ -615,6 +652,8 @@ def _http_url(link: str | None, base_url: str | None) -> str | None:
     """``link`` resolved against ``base_url`` when it is (or becomes) an http(s) URL, else None."""
     if not link:
         return None
+    if _SIMPLE_URL_RE.fullmatch(link):  # absolute http(s): nothing to resolve or strip
+        return link
     return _safe_url(_strip_controls(link), base_url, _HTTP_SCHEMES)
 
 

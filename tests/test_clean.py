@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 import lxml.html
 import pytest
 
+import curation.clean as clean_module
 from curation.clean import (
     FALLBACK_GUID_PREFIX,
     canonical_url,
@@ -524,6 +525,67 @@ def test_canonical_url_is_idempotent() -> None:
 
 def test_canonical_url_keeps_the_scheme() -> None:
     assert canonical_url("http://example.com/a") != canonical_url("https://example.com/a")
+
+
+def _urls_to_compare() -> list[str]:
+    """Every http(s) URL in the shared feed corpus (when present), the cases above, and variants
+    that each break one condition of the fast path."""
+    import re
+
+    corpus = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "feeds"
+    found: set[str] = set()
+    if corpus.is_dir():
+        pattern = re.compile(rb"""https?://[^\s"'<>]+""", re.IGNORECASE)
+        for path in sorted(corpus.rglob("*"))[:4000]:
+            if path.is_file() and path.stat().st_size < 2_000_000:
+                found.update(
+                    m.decode("utf-8", "replace") for m in pattern.findall(path.read_bytes())
+                )
+    base = [
+        "https://example.com/a?utm_source=rss",
+        "http://example.com",
+        "https://example.com/a/b.html?x=1&utm_medium=feed&y=2#frag",
+        "https://sub.example.co.uk/2026/11/29/post-title/",
+        "https://example.com/a?+utm_source=x&%75tm_medium=y&=&a=&&",
+        "https://example.com/a/./b",
+        "https://example.com/a/../b",
+        "https://example.com/.well-known/x",
+        "https://example.com/a?q=a+b&UTM_x=1",
+        "https://example.com/a?+utm_source=x&a=1&utm_medium+=2&+fbclid+=3",
+        "https://example.com/a#\tfrag",
+        "https://example.com/a#frag with space",
+    ]
+    variants = []
+    for url in [*base, *sorted(found)[:20000]]:
+        variants += [
+            url,
+            url.upper(),
+            url.replace("://", "://User@", 1),
+            url.replace("://", "://EXAMPLE.", 1),
+            url + ":8080",
+            url + "/%7e/%2F",
+            url + "/./x/../y",
+            url + "?" + "&".join(["fbclid=1", "a=%20", "b=c+d", "_hsenc=x", "Ref_Src=1"]),
+            url + "\t",
+            " " + url,
+            url.replace(".", "_", 1),
+        ]
+    return variants
+
+
+def test_fast_url_paths_agree_with_the_general_ones() -> None:
+    """The shortcut for already-canonical URLs gives exactly what the general path gives."""
+    compared = 0
+    for url in _urls_to_compare():
+        fast = clean_module._simple_canonical(url)
+        if fast is not None:
+            assert fast == clean_module._canonical_url_general(url, None), url
+            assert clean_module._http_url(url, None) == clean_module._safe_url(
+                clean_module._strip_controls(url), None, clean_module._HTTP_SCHEMES
+            ), url
+            compared += 1
+        assert canonical_url(url) == clean_module._canonical_url_general(url, None), url
+    assert compared > 1000  # the shortcut was exercised, not only the general path
 
 
 # ---------------------------------------------------------------------------- fallback_guid
