@@ -88,6 +88,7 @@ _KNOWN_SQL = (
     "JOIN item i ON i.id = l.item_id WHERE l.source_id = {m} AND l.guid IN ({in})"
 )
 _ITEM_IDS_SQL = "SELECT dedupe_key, id FROM item WHERE dedupe_key IN ({in})"
+_HAS_ITEMS_SQL = "SELECT 1 FROM item_source WHERE source_id = {m} LIMIT 1"
 # a stored feed's source row: validators saved with its items, errors cleared; the feed's own
 # title and link fill the source's only where it has none
 _SOURCE_OK_SQL = (
@@ -108,9 +109,10 @@ class _NewRows:
     """The item ids one transaction inserted, for the SQLite search index.
 
     SQLite gives each new row the largest rowid so far plus one, and from its first insert on the
-    transaction holds the only write lock: right after the first batch of ``n`` new rows, every
-    id above ``max(id) - n`` is this transaction's. :meth:`index` checks that by count and falls
-    back to rebuilding the index if it ever does not hold (rowids exhausted).
+    transaction holds the only write lock: right after the first batch of ``n`` new rows, whose
+    last id is ``last``, every id above ``last - n`` is this transaction's. :meth:`index` checks
+    that by count and falls back to rebuilding the index if it ever does not hold (rowids
+    exhausted, when SQLite picks random ones).
     """
 
     __slots__ = ("floor", "inserted")
@@ -119,10 +121,9 @@ class _NewRows:
         self.floor: int | None = None
         self.inserted = 0
 
-    def note(self, conn: Connection, inserted: int) -> None:
+    def note(self, inserted: int, last_id: int) -> None:
         if inserted and self.floor is None:
-            top = conn.exec_driver_sql("SELECT max(id) FROM item").scalar_one()
-            self.floor = top - inserted
+            self.floor = last_id - inserted
         self.inserted += inserted
 
     def index(self, conn: Connection) -> None:
@@ -428,11 +429,13 @@ class Store:
         if not items:
             return SaveResult(0, 0, 0)
         known: dict[str, tuple[int, str, int | None]] = {}
-        for chunk in _chunks([it.guid for it in items]):
-            for guid, item_id, content_hash, origin in self._select_in(
-                conn, _KNOWN_SQL, chunk, source_id
-            ):
-                known[guid] = (item_id, content_hash, origin)
+        # a source with no items yet (every source on a cold start) needs no per-GUID lookups
+        if conn.exec_driver_sql(self._sql(_HAS_ITEMS_SQL), (source_id,)).first() is not None:
+            for chunk in _chunks([it.guid for it in items]):
+                for guid, item_id, content_hash, origin in self._select_in(
+                    conn, _KNOWN_SQL, chunk, source_id
+                ):
+                    known[guid] = (item_id, content_hash, origin)
 
         changed = [
             (known[it.guid][0], it)
@@ -482,11 +485,15 @@ class Store:
                 )
         # rows whose dedupe key is already stored (another source's copy) are skipped here
         inserted = self._bulk_insert(conn, I, _ITEM_COLUMNS, list(rows.values()))
-        if new_rows is not None:
-            new_rows.note(conn, inserted)
         ids: dict[str, int] = {}
-        for chunk in _chunks(list(rows)):
-            ids.update(self._select_in(conn, _ITEM_IDS_SQL, chunk))
+        if new_rows is not None and inserted:  # SQLite
+            last = conn.exec_driver_sql("SELECT last_insert_rowid()").scalar_one()
+            new_rows.note(inserted, last)
+            if inserted == len(rows):  # all new: their ids are consecutive, in insertion order
+                ids = dict(zip(rows, range(last - inserted + 1, last + 1), strict=True))
+        if not ids:
+            for chunk in _chunks(list(rows)):
+                ids.update(self._select_in(conn, _ITEM_IDS_SQL, chunk))
         links = [(source_id, it.guid, ids[it.dedupe_key], seen_at) for it in fresh]
         self._bulk_insert(conn, L, _LINK_COLUMNS, links)
         return SaveResult(new=inserted, updated=len(changed), linked=len(fresh) - inserted)
