@@ -239,6 +239,12 @@ def test_concurrent_runs_do_not_duplicate(any_store: Store, feed_server: FeedSer
         t.join()
     assert errors == []
     assert count(any_store, Item) == 120 and count(any_store, ItemSource) == 120
+    if any_store.engine.dialect.name == "sqlite":  # every item indexed once for search
+        with any_store.engine.begin() as conn:
+            conn.exec_driver_sql(
+                "INSERT INTO item_fts(item_fts, rank) VALUES ('integrity-check', 1)"
+            )
+            assert conn.exec_driver_sql("SELECT count(*) FROM item_fts_docsize").scalar() == 120
 
 
 def test_refused_source_records_reason(
