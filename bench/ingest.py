@@ -20,6 +20,7 @@ sys.path.insert(0, str(ROOT))
 
 import argparse
 import json
+import resource
 import statistics
 import subprocess
 import sys
@@ -56,9 +57,15 @@ def run_curation(urls: list[str], base: str, workdir: Path) -> dict:
     store.import_sources(OPMLSource(url=u, title=None, category=(), html_url=None) for u in urls)
     now = datetime.now(UTC)
     host_stats(base, reset=True)
+    self0, kids0 = _cpu(resource.RUSAGE_SELF), _cpu(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     cold = ingest(store, settings, now=now)
     cold_s = time.perf_counter() - t0
+    # the worker processes are joined by the end of the cycle, so they count as children
+    cpu_main, cpu_workers = (
+        _cpu(resource.RUSAGE_SELF) - self0,
+        _cpu(resource.RUSAGE_CHILDREN) - kids0,
+    )
     host_stats(base, reset=True)
     t0 = time.perf_counter()
     warm = ingest(store, settings, now=now + timedelta(minutes=settings.poll_interval_minutes + 1))
@@ -68,10 +75,17 @@ def run_curation(urls: list[str], base: str, workdir: Path) -> dict:
         "entries": cold.new_items,
         "failed": cold.count("error", "gone", "refused"),
         "cold_s": cold_s,
+        "cpu_main_s": cpu_main,
+        "cpu_workers_s": cpu_workers,
         "repoll_s": warm_s,
         "repoll_304": warm.count("not_modified"),
         "repoll_bodies": stats["200"],
     }
+
+
+def _cpu(who: int) -> float:
+    usage = resource.getrusage(who)
+    return usage.ru_utime + usage.ru_stime
 
 
 def run_reader(urls: list[str], base: str, workdir: Path, workers: int) -> dict:
@@ -153,6 +167,11 @@ def report(args: argparse.Namespace, ours: list[dict], theirs: list[dict]) -> No
     print(
         f"curation cold : {med(ours, 'cold_s'):7.2f} s  {o_rate:9.0f} entries/s  "
         f"(stored {med(ours, 'entries'):.0f}, failed sources {med(ours, 'failed'):.0f})"
+    )
+    main_cpu, workers_cpu = med(ours, "cpu_main_s"), med(ours, "cpu_workers_s")
+    print(
+        f"curation CPU  : main process {main_cpu:.2f} s + workers {workers_cpu:.2f} s = "
+        f"{(main_cpu + workers_cpu) / total * 1e6:.0f} µs per entry"
     )
     print(
         f"curation re-poll: {med(ours, 'repoll_s'):5.2f} s  bodies transferred "
