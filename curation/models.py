@@ -17,7 +17,6 @@ from sqlalchemy import (
     Column,
     DateTime,
     ForeignKey,
-    Index,
     Integer,
     LargeBinary,
     Text,
@@ -80,7 +79,8 @@ class Source(SQLModel, table=True):
 
 class Item(SQLModel, table=True):
     __tablename__ = "item"
-    __table_args__ = (Index("ix_item_published_at", "published_at"),)
+    # no index on published_at: no query filters or sorts on it (lists go by id, windows by
+    # first_seen_at), and each index is paid on every insert (migration 0006 dropped it)
 
     id: int | None = Field(default=None, primary_key=True)
     dedupe_key: str = Field(sa_column=Column(Text, nullable=False, unique=True))
