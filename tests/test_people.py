@@ -34,7 +34,10 @@ def test_create_returns_key_once_and_stores_only_its_hash(people: PeopleStore) -
     with people.engine.connect() as conn:
         stored = conn.execute(select(Person.api_key_hash)).scalar_one()
     assert stored == hash_key(key) and key not in stored
-    assert people.authenticate(key).id == person.id
+    # the key lookup reads the row its own way: every field must match what get() returns
+    assert people.authenticate(key) == person == people.get(person.id)
+    assert people.authenticate(key).created_at.tzinfo is not None
+    assert people.update(person.id, email_digests=False) == people.authenticate(key)
     assert people.authenticate(key + "x") is None
     assert people.authenticate("") is None
 
