@@ -198,6 +198,24 @@ def test_rotating_a_key_retires_the_old_one(api: Api) -> None:
     )
 
 
+@pytest.mark.parametrize("ttl", [5.0, 0.0])
+def test_a_change_made_elsewhere_applies_within_the_key_cache_time(
+    any_store: Store, ttl: float
+) -> None:
+    """CURATION_API_AUTH_CACHE_SECONDS reaches the app: with 0 every call is checked."""
+    url = any_store.engine.url.render_as_string(hide_password=False)
+    with open_api(url, api_auth_cache_seconds=ttl) as api:
+        me = api.person("learner")
+        assert api.client.get("/v1/me", headers=me.headers).status_code == 200
+        api.people.delete(me.id)  # another process (the CLI, another worker) removes the person
+        answer = api.client.get("/v1/me", headers=me.headers)
+        if ttl:
+            assert answer.status_code == 200  # remembered for up to ttl seconds, as documented
+        else:
+            problem(answer, 401)
+    any_store.engine.dispose()
+
+
 def test_missing_and_bad_keys_are_401_with_a_challenge(api: Api) -> None:
     api.person("admin")
     for headers in ({}, {"Authorization": "Bearer "}, {"Authorization": "Basic abc"},
