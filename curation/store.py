@@ -113,6 +113,10 @@ class _NewRows:
     last id is ``last``, every id above ``last - n`` is this transaction's. :meth:`index` checks
     that by count and falls back to rebuilding the index if it ever does not hold (rowids
     exhausted, when SQLite picks random ones).
+
+    Invariant: a row inserted in the transaction is neither updated nor deleted before
+    :meth:`index` runs, or the update/delete triggers would remove terms the index does not
+    hold yet. :meth:`Store._save_items` only updates rows that were stored before it started.
     """
 
     __slots__ = ("floor", "inserted")
