@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -15,7 +14,7 @@ import pytest
 from sqlalchemy import Engine
 
 from curation.digest_view import DigestView
-from curation.mail.deliver import DeliveryReport, deliver_pending, send_pending
+from curation.mail.deliver import DeliveryReport, send_pending
 from curation.mail.render import make_renderer
 from curation.mail.transport import SMTPTransport
 from curation.people import PeopleStore
@@ -34,18 +33,6 @@ from tests.test_mail_support import (
 
 
 @pytest.fixture
-def smtp() -> Iterator[MailServer]:
-    server = MailServer().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def engine(any_store: Store) -> Engine:
-    return any_store.engine
-
-
-@pytest.fixture
 def mail_settings(engine: Engine, tmp_path: Path) -> Settings:
     return make_settings(
         engine.url.render_as_string(hide_password=False),
@@ -57,13 +44,7 @@ def mail_settings(engine: Engine, tmp_path: Path) -> Settings:
 
 def run(engine: Engine, settings: Settings, server: MailServer, now=NOW, render=None):
     with SMTPTransport(server.url, sender="digest@localhost", timeout=5) as transport:
-        return deliver_pending(
-            engine,
-            transport,
-            settings=settings,
-            now=now,
-            render=render or make_renderer(settings, now=now),
-        )
+        return send_pending(engine, settings, now=now, transport=transport, render=render)
 
 
 def setup_digests(store: Store, count: int, items_each: int = 2) -> list[int]:

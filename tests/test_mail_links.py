@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Iterator
 from datetime import timedelta
 from urllib.parse import urlsplit
 
@@ -33,18 +32,6 @@ from tests.test_mail_support import (
     digest_rows,
     record_digest,
 )
-
-
-@pytest.fixture
-def smtp() -> Iterator[MailServer]:
-    server = MailServer().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def engine(any_store: Store) -> Engine:
-    return any_store.engine
 
 
 @pytest.fixture
