@@ -6,13 +6,9 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
+from app.schemas import SourceRefOut
 from curation.digest import Recommendation
 from curation.digest_view import DigestView, EntryView, ItemView
-
-
-class SourceRef(BaseModel):
-    id: int
-    title: str | None
 
 
 class DigestItemOut(BaseModel):
@@ -21,8 +17,8 @@ class DigestItemOut(BaseModel):
     url: str | None
     summary: str = Field(description="Sanitised HTML.")
     published_at: datetime | None
-    source: SourceRef | None
-    sources: list[SourceRef]
+    source: SourceRefOut | None
+    sources: list[SourceRefOut]
 
 
 class GemNote(BaseModel):
@@ -61,7 +57,7 @@ class RecommendationPage(BaseModel):
 
 def _item(view: ItemView) -> DigestItemOut:
     def ref(s):  # noqa: ANN001, ANN202
-        return SourceRef(id=s.id, title=s.title)
+        return SourceRefOut(id=s.id, title=s.title)
 
     return DigestItemOut(
         id=view.id,

@@ -39,6 +39,11 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True)
 
 
+def param_marker(engine: Engine) -> str:
+    """The bound-parameter marker of ``engine``'s driver, for SQL written by hand on hot paths."""
+    return "?" if engine.dialect.paramstyle == "qmark" else "%s"
+
+
 def alembic_config(url: str) -> Config:
     cfg = Config(str(ALEMBIC_DIR.parent / "alembic.ini"))
     cfg.set_main_option("script_location", str(ALEMBIC_DIR))

@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import Engine, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 
+from curation.db import param_marker
 from curation.errors import Conflict, InvalidInput, NotFound
 from curation.models import Feedback, Interest, Item, Mute, Person, utcnow
 
@@ -132,6 +133,9 @@ _INTERESTS_SQL = "SELECT phrase, weight FROM interest WHERE person_id = {m} ORDE
 _MUTES_SQL = "SELECT phrase FROM mute WHERE person_id = {m} ORDER BY id"
 
 
+_PROCESSORS: dict[str, tuple] = {}  # per dialect name
+
+
 def _result_processors(engine: Engine) -> tuple:
     """The driver-value converters of person.created_at and person.email_digests."""
     found = _PROCESSORS.get(engine.dialect.name)
@@ -141,9 +145,6 @@ def _result_processors(engine: Engine) -> tuple:
             for column in (P.c.created_at, P.c.email_digests)
         )
     return found
-
-
-_PROCESSORS: dict[str, tuple] = {}
 
 
 class KeyCache:
@@ -387,7 +388,7 @@ class PeopleStore:
         (a third of the cost of :meth:`_load`); values go through the columns' own result
         processors, so the record is the same one :meth:`get` returns (tested).
         """
-        m = "?" if self.engine.dialect.paramstyle == "qmark" else "%s"
+        m = param_marker(self.engine)
         with self.engine.connect() as conn:
             row = conn.exec_driver_sql(_PERSON_BY_KEY_SQL.format(m=m), (digest,)).first()
             if row is None:
@@ -415,10 +416,6 @@ class PeopleStore:
         return person, row[8]
 
     def _load(self, where, limit: int | None = None) -> list[PersonRecord]:  # noqa: ANN001
-        return self._load_rows(where, limit)[1]
-
-    def _load_rows(self, where, limit: int | None = None) -> tuple[list, list[PersonRecord]]:  # noqa: ANN001
-        """The person rows matching ``where`` (with their key digests) and their records."""
         query = select(P).order_by(P.c.id)
         if where is not None:
             query = query.where(where)
@@ -440,7 +437,7 @@ class PeopleStore:
                     select(M.c.person_id, M.c.phrase).where(M.c.person_id.in_(ids)).order_by(M.c.id)
                 ):
                     mutes.setdefault(pid, []).append(phrase)
-        return rows, [
+        return [
             PersonRecord(
                 id=r.id,
                 email=r.email,

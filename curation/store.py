@@ -17,6 +17,7 @@ from sqlalchemy import Connection, Engine, Table, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
+from curation.db import param_marker
 from curation.entries import CleanItem
 from curation.errors import Conflict, NotFound
 from curation.models import Item, ItemSource, Source, UTCDateTime
@@ -503,7 +504,7 @@ class Store:
         return SaveResult(new=inserted, updated=len(changed), linked=len(fresh) - inserted)
 
     def _marker(self) -> str:
-        return "?" if self.engine.dialect.paramstyle == "qmark" else "%s"
+        return param_marker(self.engine)
 
     def _sql(self, template: str) -> str:
         """``template`` with its ``{m}`` markers in the driver's parameter style (cached)."""
