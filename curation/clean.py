@@ -419,16 +419,27 @@ def _layout(raw: str, max_chars: int | None) -> str:
     return text
 
 
+# A tag of sanitised HTML, split out with its end-tag slash and name (attribute values are
+# double-quoted and have "<" escaped, so ">" inside them is the only thing to step over).
 _SANITISED_TAG_RE = re.compile(r'<(/?)([a-z0-9]+)(?:[^>"]|"[^"]*")*>')
+_BREAKS = {
+    **{tag: "\n\n" for tag in _PARA_TAGS},
+    **{tag: "\n" for tag in _LINE_TAGS},
+    **{tag: " " for tag in _CELL_TAGS},
+}
+# ASCII characters str.split() treats as whitespace, except the space itself.
+_ASCII_SPACES_BUT_SPACE = b"\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f"
 
 
-def _tag_break(match: re.Match[str]) -> str:
-    tag = match.group(2)
-    if tag in _PARA_TAGS:
-        return _PARA
-    if tag in _LINE_TAGS:
-        return _LINE
-    return " " if tag in _CELL_TAGS else ""
+def _squash(text: str) -> str:
+    """``" ".join(text.split())``, without splitting text that has only single spaces."""
+    if (
+        text.isascii()
+        and "  " not in text
+        and len(text.encode("ascii").translate(None, _ASCII_SPACES_BUT_SPACE)) == len(text)
+    ):
+        return text.strip(" ")
+    return " ".join(text.split())
 
 
 def sanitised_to_text(html: str, *, max_chars: int | None = None) -> str:
@@ -441,7 +452,35 @@ def sanitised_to_text(html: str, *, max_chars: int | None = None) -> str:
     """
     if not html:
         return ""
-    return _layout(htmllib.unescape(_SANITISED_TAG_RE.sub(_tag_break, html)), max_chars)
+    pieces = _SANITISED_TAG_RE.split(html)  # text, (slash, name, text)*
+    out: list[str] = []
+    line = [pieces[0]]
+    brk = ""  # the strongest break since the last line of text
+    for i in range(2, len(pieces), 3):
+        kind = _BREAKS.get(pieces[i])
+        if kind is None or kind == " ":
+            if kind:
+                line.append(kind)
+            line.append(pieces[i + 1])
+            continue
+        text = _squash(htmllib.unescape("".join(line)))
+        if text:
+            if out:
+                out.append(brk)
+            out.append(text)
+            brk = ""
+        if brk != "\n\n":
+            brk = kind
+        line = [pieces[i + 1]]
+    text = _squash(htmllib.unescape("".join(line)))
+    if text:
+        if out:
+            out.append(brk)
+        out.append(text)
+    result = "".join(out)
+    if max_chars is not None and len(result) > max_chars:
+        result = result[:max_chars].rstrip()
+    return result
 
 
 # --------------------------------------------------------------------------------------------
