@@ -2,26 +2,31 @@
 
 Failures are data: each source's problem is recorded on its own row (status, last error,
 error count, next attempt) and the rest of the batch goes on.
+
+Parsing and cleaning are CPU-bound, so a big batch is shared among worker processes, one per
+core, each running the whole pipeline on its part and committing to the database itself; only
+the outcomes come back. Processes sharing a SQLite file take turns to write (:class:`_WriteTurn`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import multiprocessing
 import os
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import partial
+from multiprocessing.connection import Connection
+from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
 from curation.clean import clean_entry
+from curation.db import make_engine
 from curation.entries import CleanItem, FetchResult
 from curation.errors import ParseError
 from curation.fetch import Fetcher
@@ -115,31 +120,302 @@ def clean_feed(
     return CleanFeed(items, skipped, feed.title, feed.link)
 
 
-def _worker_pool(settings: Settings, due: int) -> ProcessPoolExecutor | None:
-    """Parsing and cleaning are CPU-bound: spread them over worker processes for big batches.
-
-    Small batches run inline, where starting workers would cost more than it saves. Workers
-    are forked (milliseconds, nothing to import) while the process has a single thread, and
-    come from a fork server otherwise, since forking a threaded process is unsafe.
-    """
-    workers = settings.ingest_workers or os.cpu_count() or 1
-    if workers <= 1 or due < settings.ingest_pool_min_sources:
-        return None
-    if threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods():
-        context = multiprocessing.get_context("fork")
-    else:
-        context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["curation.ingest"])
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
-    for _ in range(workers):  # start them now, before the fetcher's threads exist
-        pool.submit(int)
-    return pool
-
-
-_GROUP_SIZE = 25  # feeds stored per transaction at most
+_GROUP_SIZE = 25  # fetched feeds stored per transaction, when the store is free
+_MAX_GROUP = 100  # ... and at most this many while another process is writing
 _GROUP_WAIT = 0.2  # seconds a finished feed may wait for others to share its commit
+_EXIT_WAIT = 30.0  # seconds a worker that has reported everything may take to exit
+_CLAIM = 8  # sources a process claims at a time, once its first fetch_concurrency are out
+_LOW_WATER = 4  # ... when fewer downloaded feeds than this wait to be cleaned
+_TURN_WAIT = 10.0  # seconds to wait for the write turn before writing anyway (see _WriteTurn)
 
 Fetched = tuple[SourceRecord, FetchResult, "CleanFeed | ParseError | None"]
+Report = Callable[[list[SourceOutcome]], None]
+
+
+class _WriteTurn:
+    """Takes turns writing to a SQLite database shared by several ingest processes.
+
+    SQLite has one writer at a time and makes the others poll (sleeping between tries); a lock
+    shared by the processes hands the turn over at once instead. It only saves time: if a turn
+    is not free within ``_TURN_WAIT`` (a process died holding it) the write goes ahead and
+    SQLite's own locking keeps it correct.
+    """
+
+    def __init__(self, lock: Any | None) -> None:  # a multiprocessing Lock, or None
+        self._lock = lock
+        self._held = False
+
+    def take(self, *, wait: bool) -> bool:
+        """Take the turn; without ``wait``, only when it is free right now."""
+        if self._lock is None:
+            return True
+        if wait:
+            self._held = self._lock.acquire(timeout=_TURN_WAIT)
+            if not self._held:
+                log.warning("ingest: no write turn after %.0f s; writing anyway", _TURN_WAIT)
+            return True
+        self._held = self._lock.acquire(block=False)
+        return self._held
+
+    def give_back(self) -> None:
+        if self._held:
+            self._held = False
+            self._lock.release()
+
+
+def _clean(
+    src: SourceRecord, result: FetchResult, settings: Settings, now: datetime
+) -> CleanFeed | ParseError | None:
+    if result.status != 200 or result.body is None:
+        return None
+    try:
+        return clean_feed(
+            result.body,
+            source_id=src.id,
+            url=result.final_url or src.url,
+            content_type=result.content_type,
+            settings=settings,
+            now=now,
+        )
+    except ParseError as exc:
+        return exc
+    except Exception as exc:  # a parser bug must cost one feed, not the batch
+        log.exception("could not read %s", src.url)
+        return ParseError(f"internal error while reading the feed ({type(exc).__name__})")
+
+
+Claim = Callable[[int], Sequence[SourceRecord]]  # up to n more sources to process; [] at the end
+
+
+def _claims(sources: Sequence[SourceRecord]) -> Claim:
+    """Claims over a list this process has to itself."""
+    it = iter(sources)
+    return lambda n: list(itertools.islice(it, n))
+
+
+async def _process(
+    store: Store,
+    settings: Settings,
+    claim: Claim,
+    now: datetime,
+    report: Report,
+    lock: Any | None = None,
+) -> None:
+    """Fetch, clean and store the sources ``claim`` hands out; ``report`` hears every outcome.
+
+    Sources are claimed a few at a time, as fetched feeds get cleaned, so that processes sharing
+    a batch finish together. Downloads run concurrently (up to ``fetch_concurrency``); between
+    them the feeds that have arrived are cleaned one at a time and stored a group per
+    transaction: a group is ready at ``_GROUP_SIZE`` feeds, or ``_GROUP_WAIT`` seconds after its
+    first, or when nothing is left to fetch. With ``lock`` (processes sharing a SQLite file) a
+    ready group waits for the write turn only when there is nothing else to do; while another
+    process writes, this one cleans on, up to ``_MAX_GROUP`` feeds.
+    """
+    loop = asyncio.get_running_loop()
+    ingestor = Ingestor(store, settings, now)
+    turn = _WriteTurn(lock)
+    fetched: asyncio.Queue[tuple[SourceRecord, FetchResult]] = asyncio.Queue()
+    tasks: set[asyncio.Task[None]] = set()
+
+    async def fetch(src: SourceRecord) -> None:
+        try:
+            result = await fetcher.fetch(src.url, etag=src.etag, last_modified=src.last_modified)
+        except Exception as exc:  # every source reports back, whatever happened
+            log.exception("could not fetch %s", src.url)
+            result = FetchResult(url=src.url, status=0, error=f"internal error: {exc!r}")
+        fetched.put_nowait((src, result))
+
+    remaining = 0  # claimed, not yet taken from the queue (downloading or downloaded)
+    exhausted = False  # nothing more to claim
+    pending: list[Fetched] = []  # cleaned, not yet stored
+    deadline = 0.0
+
+    def claim_more(n: int) -> None:
+        nonlocal remaining, exhausted
+        sources = claim(n)
+        exhausted = len(sources) < n
+        remaining += len(sources)
+        for src in sources:
+            task = asyncio.create_task(fetch(src))
+            tasks.add(task)
+            task.add_done_callback(tasks.discard)
+
+    concurrency = settings.fetch_concurrency
+    async with Fetcher(settings) as fetcher:
+        try:
+            claim_more(concurrency)
+            while remaining or pending or not exhausted:
+                downloading = remaining - fetched.qsize()
+                if not exhausted and fetched.qsize() < _LOW_WATER and downloading < concurrency:
+                    claim_more(min(_CLAIM, concurrency - downloading))
+                more = remaining or not exhausted
+                if pending and (not more or len(pending) >= _GROUP_SIZE or loop.time() >= deadline):
+                    more_at_hand = not fetched.empty() and len(pending) < _MAX_GROUP
+                    if turn.take(wait=not more_at_hand):
+                        try:
+                            outcomes = ingestor.apply(pending)
+                        finally:
+                            turn.give_back()
+                        pending = []
+                        report(outcomes)
+                        continue
+                if not remaining:
+                    continue
+                if not fetched.empty():
+                    src, result = fetched.get_nowait()
+                elif not pending:
+                    src, result = await fetched.get()
+                else:
+                    try:
+                        src, result = await asyncio.wait_for(fetched.get(), deadline - loop.time())
+                    except TimeoutError:
+                        continue
+                remaining -= 1
+                pending.append((src, result, _clean(src, result, settings, now)))
+                if len(pending) == 1:
+                    deadline = loop.time() + _GROUP_WAIT
+                await asyncio.sleep(0)  # let the downloads in flight move on
+        finally:
+            for task in tasks:
+                task.cancel()
+    turn.take(wait=True)
+    try:
+        ingestor.flush()
+    finally:
+        turn.give_back()
+
+
+def _worker_count(settings: Settings, store: Store, due: int) -> int:
+    """How many worker processes share a batch: one per core for big batches, none (run here)
+    for small ones, where starting processes would cost more than it saves, or when the
+    database lives in this process's memory."""
+    workers = settings.ingest_workers or os.cpu_count() or 1
+    if workers <= 1 or due < settings.ingest_pool_min_sources:
+        return 0
+    url = store.engine.url
+    if url.get_backend_name() == "sqlite" and (
+        not url.database or url.database == ":memory:" or "mode=memory" in str(url)
+    ):
+        return 0
+    return min(workers, due)
+
+
+def _process_context() -> multiprocessing.context.BaseContext:
+    """Fork (milliseconds, nothing to import) while this process has a single thread; a fork
+    server otherwise, since forking a threaded process is unsafe."""
+    if threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("fork")
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["curation.ingest"])
+    return context
+
+
+def _worker_main(
+    conn: Connection,
+    url: str,
+    settings: Settings,
+    due: list[SourceRecord],
+    taken: Any,  # a multiprocessing Value: how many of ``due`` the workers have claimed
+    now: datetime,
+    lock: Any | None,
+) -> None:
+    """One worker process: claims sources of the batch, takes them from fetch to commit, and
+    sends the outcomes back through ``conn``."""
+
+    def claim(n: int) -> list[SourceRecord]:
+        with taken.get_lock():
+            start = taken.value
+            taken.value = min(len(due), start + n)
+            return due[start : taken.value]
+
+    engine = make_engine(url)  # its own connections: none crosses a fork
+    try:
+        asyncio.run(_process(Store(engine), settings, claim, now, conn.send, lock))
+    finally:
+        engine.dispose()
+        conn.close()
+
+
+async def _process_in_workers(
+    store: Store,
+    settings: Settings,
+    due: Sequence[SourceRecord],
+    now: datetime,
+    workers: int,
+    report: Report,
+) -> list[SourceRecord]:
+    """Share ``due`` among ``workers`` processes, each running the whole pipeline on the sources
+    it claims (parsing and cleaning are CPU-bound; nothing but outcomes crosses a process
+    boundary).
+
+    Returns the sources no worker reported on: a worker that died (killed, out of memory) may
+    have left some; nothing of theirs was committed after their last report, so the caller can
+    simply run them again.
+    """
+    context = _process_context()
+    url = store.engine.url.render_as_string(hide_password=False)
+    lock = context.Lock() if store.engine.dialect.name == "sqlite" else None
+    taken = context.Value("l", 0)
+    due = list(due)
+    part_settings = settings.model_copy(
+        update={
+            "fetch_concurrency": max(1, settings.fetch_concurrency // workers),
+            "fetch_per_host": max(1, settings.fetch_per_host // workers),
+        }
+    )
+    loop = asyncio.get_running_loop()
+    inbox: asyncio.Queue[list[SourceOutcome] | None] = asyncio.Queue()
+
+    def on_readable(conn: Connection) -> None:
+        try:
+            while conn.poll():
+                inbox.put_nowait(conn.recv())
+        except (EOFError, OSError):  # the worker is done (or gone)
+            loop.remove_reader(conn.fileno())
+            conn.close()
+            inbox.put_nowait(None)
+
+    processes: list[multiprocessing.process.BaseProcess] = []
+    readers: list[Connection] = []
+    reported: set[int] = set()
+    finished = False
+    try:
+        for k in range(workers):
+            reader, writer = context.Pipe(duplex=False)
+            process = context.Process(
+                target=_worker_main,
+                args=(writer, url, part_settings, due, taken, now, lock),
+                name=f"curation-ingest-{k}",
+                daemon=True,
+            )
+            process.start()
+            writer.close()
+            processes.append(process)
+            readers.append(reader)
+            loop.add_reader(reader.fileno(), on_readable, reader)
+        ended = 0
+        while ended < workers:
+            outcomes = await inbox.get()
+            if outcomes is None:
+                ended += 1
+                continue
+            reported.update(o.source_id for o in outcomes)
+            report(outcomes)
+        finished = True
+    finally:
+        for reader in readers:
+            if not reader.closed:
+                loop.remove_reader(reader.fileno())
+                reader.close()
+        for process in processes:
+            if finished:  # every worker has closed its end: it is on its way out
+                process.join(_EXIT_WAIT)
+            if process.is_alive():  # cancelled or stuck: stop it (its transaction rolls back)
+                process.terminate()
+                process.join()
+            if process.exitcode:
+                log.error("ingest worker %s exited with code %s", process.name, process.exitcode)
+    return [src for src in due if src.id not in reported]
 
 
 class Ingestor:
@@ -230,78 +506,20 @@ async def ingest_async(
     due = store.due_sources(now)
     if on_start:
         on_start(len(due))
-    ingestor = Ingestor(store, settings, now)
     outcomes: list[SourceOutcome] = []
-    pool = _worker_pool(settings, len(due))
-    loop = asyncio.get_running_loop()
-    finished: asyncio.Queue[Fetched] = asyncio.Queue()
 
-    async def clean(src: SourceRecord, result: FetchResult) -> CleanFeed | ParseError:
-        nonlocal pool
-        job = partial(
-            clean_feed,
-            result.body or b"",
-            source_id=src.id,
-            url=result.final_url or src.url,
-            content_type=result.content_type,
-            settings=settings,
-            now=now,
-        )
-        try:
-            if pool is not None:
-                try:
-                    return await loop.run_in_executor(pool, job)
-                except BrokenProcessPool:  # a worker died (killed, out of memory): go on inline
-                    log.error("ingest worker pool broke; parsing the rest inline")
-                    pool = None
-            return job()
-        except ParseError as exc:
-            return exc
-        except Exception as exc:  # a parser bug must cost one feed, not the batch
-            log.exception("could not read %s", src.url)
-            return ParseError(f"internal error while reading the feed ({type(exc).__name__})")
+    def report(group: list[SourceOutcome]) -> None:
+        for outcome in group:
+            outcomes.append(outcome)
+            if on_progress:
+                on_progress(outcome)
 
-    async def one(src: SourceRecord) -> None:
-        cleaned = None
-        try:
-            result = await fetcher.fetch(src.url, etag=src.etag, last_modified=src.last_modified)
-            if result.status == 200 and result.body is not None:
-                cleaned = await clean(src, result)
-        except Exception as exc:  # every source reports back, whatever happened
-            log.exception("could not fetch %s", src.url)
-            result = FetchResult(url=src.url, status=0, error=f"internal error: {exc!r}")
-        finished.put_nowait((src, result, cleaned))
-
-    async def next_group() -> list[Fetched]:
-        """The next finished feeds to store together: one commit per group, not per feed."""
-        group = [await finished.get()]
-        deadline = loop.time() + _GROUP_WAIT
-        while len(group) < _GROUP_SIZE and len(group) < remaining:
-            try:
-                timeout = max(0.0, deadline - loop.time())
-                group.append(await asyncio.wait_for(finished.get(), timeout))
-            except TimeoutError:
-                break
-        return group
-
-    tasks: list[asyncio.Task[None]] = []
-    try:
-        async with Fetcher(settings) as fetcher:
-            tasks = [asyncio.create_task(one(src)) for src in due]
-            remaining = len(due)
-            while remaining:
-                group = await next_group()
-                remaining -= len(group)
-                for outcome in ingestor.apply(group):
-                    outcomes.append(outcome)
-                    if on_progress:
-                        on_progress(outcome)
-    finally:
-        for task in tasks:
-            task.cancel()
-        if pool:
-            pool.shutdown(cancel_futures=True)
-    ingestor.flush()
+    left = due
+    if workers := _worker_count(settings, store, len(due)):
+        left = await _process_in_workers(store, settings, due, now, workers, report)
+        if left:
+            log.error("ingest: %d sources left by a failed worker; running them here", len(left))
+    await _process(store, settings, _claims(left), now, report)
     return IngestSummary(tuple(outcomes), time.perf_counter() - started)
 
 
