@@ -120,7 +120,7 @@ def clean_feed(
     return CleanFeed(items, skipped, feed.title, feed.link)
 
 
-_GROUP_SIZE = 25  # fetched feeds stored per transaction, when the store is free
+_GROUP_SIZE = 50  # fetched feeds stored per transaction, when the store is free
 _MAX_GROUP = 100  # ... and at most this many while another process is writing
 _GROUP_WAIT = 0.2  # seconds a finished feed may wait for others to share its commit
 _EXIT_WAIT = 30.0  # seconds a worker that has reported everything may take to exit

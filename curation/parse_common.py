@@ -69,24 +69,36 @@ def _origin(base: str) -> str | None:
     return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else None
 
 
+_URL_ATTRIBUTES = ("href", "src", "poster")
+_ATTR_DELIMITERS = " \t\r\n\"'/"
+
+
 def resolve_html(html: str, base: str | None) -> str:
     """Resolve relative ``href``/``src``/``poster`` attribute values (quoted) against ``base``."""
     if not base:
         return html
-    low = html.lower()
-    names = [name for name in ("href", "src", "poster") if name in low]
     fixes = []
-    for name in names:
-        i = low.find(name)
-        while i >= 0:
-            m = _ATTR_VALUE.match(html, i + len(name))
-            if m and (i == 0 or low[i - 1] in " \t\r\n\"'/") and not _SCHEME.match(m.group(2)):
-                fixes.append((m.start(2), m.end(2), resolve(base, m.group(2).strip()) or ""))
-            i = low.find(name, i + len(name))
+    eq = html.find("=")
+    while eq >= 0:  # every attribute has one; text rarely does
+        end = eq
+        while end and html[end - 1].isspace():
+            end -= 1
+        for name in _URL_ATTRIBUTES:
+            start = end - len(name)
+            if (
+                start >= 0
+                and html[start:end].lower() == name
+                and (start == 0 or html[start - 1] in _ATTR_DELIMITERS)
+            ):
+                m = _ATTR_VALUE.match(html, end)
+                if m and not _SCHEME.match(m.group(2)):
+                    fixes.append((m.start(2), m.end(2), resolve(base, m.group(2).strip()) or ""))
+                break
+        eq = html.find("=", eq + 1)
     if not fixes:
         return html
     out, last = [], 0
-    for start, end, value in sorted(fixes):
+    for start, end, value in fixes:  # in order of position, never overlapping
         out += (html[last:start], value)
         last = end
     out.append(html[last:])

@@ -726,3 +726,63 @@ def test_empty_but_valid_feeds_are_feeds() -> None:
     assert parse(rss("")).entries == ()
     assert parse(atom("")).version == "atom10"
     assert parse(b'{"version": "https://jsonfeed.org/version/1.1", "items": []}').entries == ()
+
+
+def _resolve_html_by_search(html: str, base: str) -> str:
+    """The plain reading of the rule, for comparison: find each attribute name anywhere, keep
+    those after a delimiter and followed by ``= "value"``, resolve the relative values."""
+    import re
+
+    from curation.parse_common import _ATTR_VALUE, _SCHEME, resolve
+
+    fixes = []
+    for name in ("href", "src", "poster"):
+        for m in re.finditer(re.escape(name), html, re.IGNORECASE):
+            i = m.start()
+            value = _ATTR_VALUE.match(html, m.end())
+            if (
+                value
+                and (i == 0 or html[i - 1] in " \t\r\n\"'/")
+                and not _SCHEME.match(value.group(2))
+            ):
+                fixes.append((value.start(2), value.end(2), resolve(base, value.group(2).strip())))
+    out, last = [], 0
+    for start, end, fixed in sorted(fixes):
+        out += (html[last:start], fixed or "")
+        last = end
+    return "".join(out) + html[last:]
+
+
+def test_resolve_html_agrees_with_a_plain_search() -> None:
+    """resolve_html scans the "=" signs instead of every occurrence of each attribute name; on
+    random markup (cases, spacing, quotes, look-alike names, values holding "=") and on the
+    corpus's HTML it must change exactly what a plain search would."""
+    import random
+
+    from curation.parse_common import resolve_html
+
+    rnd = random.Random(7)
+    pieces = [
+        "<a href=", "<A HREF =", "<img src=", "<img\tSrc\n=\n", "<video poster=", "xhref=",
+        "data-src=", "/src=", " href= ", "text = words ", "a=b", "<p>", "</p>", "é",
+    ]  # fmt: skip
+    values = ['"rel/a"', "'../b?x=1&y=2'", '"https://abs.example/c"', '"mailto:x@y"', '""',
+              '"  spaced  "', "'mixed\"", "unquoted", '"/root"', "'//proto.example/rel'"]  # fmt: skip
+    samples = [
+        "".join(rnd.choice(pieces) + rnd.choice(values) for _ in range(rnd.randint(1, 8)))
+        for _ in range(3000)
+    ]
+    corpus = Path(__file__).resolve().parents[2] / "shared" / "data" / "feeds"
+    if corpus.is_dir():
+        import re
+
+        for path in sorted(corpus.rglob("*.xml"))[:1500]:
+            text = path.read_bytes().decode("utf-8", "replace")
+            samples.extend(re.findall(r"<[^<>]*=[^<>]*>", text)[:20])
+    base = "https://example.org/dir/feed.xml"
+    changed = 0
+    for html in samples:
+        expected = _resolve_html_by_search(html, base)
+        assert resolve_html(html, base) == expected, html
+        changed += expected != html
+    assert changed > 1000
