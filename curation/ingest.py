@@ -125,7 +125,7 @@ _MAX_GROUP = 100  # ... and at most this many while another process is writing
 _GROUP_WAIT = 0.2  # seconds a finished feed may wait for others to share its commit
 _EXIT_WAIT = 30.0  # seconds a worker that has reported everything may take to exit
 _CLAIM = 8  # sources a process claims at a time, once its first fetch_concurrency are out
-_LOW_WATER = 4  # ... when fewer downloaded feeds than this wait to be cleaned
+_LOW_WATER = 8  # ... when fewer downloaded feeds than this wait to be cleaned
 _TURN_WAIT = 10.0  # seconds to wait for the write turn before writing anyway (see _WriteTurn)
 
 Fetched = tuple[SourceRecord, FetchResult, "CleanFeed | ParseError | None"]
@@ -249,7 +249,9 @@ async def _process(
                 if not exhausted and fetched.qsize() < _LOW_WATER and downloading < concurrency:
                     claim_more(min(_CLAIM, concurrency - downloading))
                 more = remaining or not exhausted
-                if pending and (not more or len(pending) >= _GROUP_SIZE or loop.time() >= deadline):
+                # near the end, small groups: the last commits of the processes cannot overlap
+                size = _CLAIM if exhausted else _GROUP_SIZE
+                if pending and (not more or len(pending) >= size or loop.time() >= deadline):
                     more_at_hand = not fetched.empty() and len(pending) < _MAX_GROUP
                     if turn.take(wait=not more_at_hand):
                         try:
@@ -519,7 +521,8 @@ async def ingest_async(
         left = await _process_in_workers(store, settings, due, now, workers, report)
         if left:
             log.error("ingest: %d sources left by a failed worker; running them here", len(left))
-    await _process(store, settings, _claims(left), now, report)
+    if left:
+        await _process(store, settings, _claims(left), now, report)
     return IngestSummary(tuple(outcomes), time.perf_counter() - started)
 
 
