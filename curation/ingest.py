@@ -365,6 +365,12 @@ async def _process_in_workers(
             "fetch_per_host": max(1, settings.fetch_per_host // workers),
         }
     )
+    log.info(
+        "ingest: %d sources shared by %d worker processes (%s)",
+        len(due),
+        workers,
+        context.get_start_method(),
+    )
     loop = asyncio.get_running_loop()
     inbox: asyncio.Queue[list[SourceOutcome] | None] = asyncio.Queue()
 
