@@ -211,6 +211,12 @@ def _safe_url(value: str, base_url: str | None, schemes: frozenset[str]) -> str 
 
     Returns None (drop the attribute) for anything else, including relative URLs with no base.
     """
+    if _SIMPLE_URL_RE.fullmatch(value):  # absolute http(s), nothing to strip: most links
+        return value
+    return _safe_url_general(value, base_url, schemes)
+
+
+def _safe_url_general(value: str, base_url: str | None, schemes: frozenset[str]) -> str | None:
     url = _squeeze_url(value)
     if not url:
         return None
