@@ -25,7 +25,6 @@ import re
 import threading
 import unicodedata
 from contextvars import ContextVar
-from dataclasses import replace
 from datetime import datetime
 from urllib.parse import unquote, urljoin, urlsplit
 
@@ -782,7 +781,7 @@ def clean_entry(
     - ``content_hash``: SHA-256 hex over everything stored except the keys.
     """
     url = _http_url(entry.link, feed_url)
-    guid = _clean_guid(entry.guid) or fallback_guid(replace(entry, link=url))
+    guid = _clean_guid(entry.guid) or fallback_guid(entry._replace(link=url))
 
     base = url or feed_url
     summary_html = sanitize_html(entry.summary, base_url=base)
