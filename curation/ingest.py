@@ -184,7 +184,7 @@ def _clean(
         return ParseError(f"internal error while reading the feed ({type(exc).__name__})")
 
 
-Claim = Callable[[int], Sequence[SourceRecord]]  # up to n more sources to process; [] at the end
+Claim = Callable[[int], Sequence[SourceRecord]]  # 1 to n more sources to process; [] at the end
 
 
 def _claims(sources: Sequence[SourceRecord]) -> Claim:
@@ -233,7 +233,7 @@ async def _process(
     def claim_more(n: int) -> None:
         nonlocal remaining, exhausted
         sources = claim(n)
-        exhausted = len(sources) < n
+        exhausted = not sources
         remaining += len(sources)
         for src in sources:
             task = asyncio.create_task(fetch(src))
@@ -318,6 +318,7 @@ def _worker_main(
     settings: Settings,
     due: list[SourceRecord],
     taken: Any,  # a multiprocessing Value: how many of ``due`` the workers have claimed
+    workers: int,
     now: datetime,
     lock: Any | None,
 ) -> None:
@@ -327,7 +328,9 @@ def _worker_main(
     def claim(n: int) -> list[SourceRecord]:
         with taken.get_lock():
             start = taken.value
-            taken.value = min(len(due), start + n)
+            # never more than a quarter of what is left per worker: the last ones finish together
+            share = -(-(len(due) - start) // (4 * workers))
+            taken.value = min(len(due), start + min(n, max(1, share)))
             return due[start : taken.value]
 
     engine = make_engine(url)  # its own connections: none crosses a fork
@@ -392,7 +395,7 @@ async def _process_in_workers(
             reader, writer = context.Pipe(duplex=False)
             process = context.Process(
                 target=_worker_main,
-                args=(writer, url, part_settings, due, taken, now, lock),
+                args=(writer, url, part_settings, due, taken, workers, now, lock),
                 name=f"curation-ingest-{k}",
                 daemon=True,
             )
