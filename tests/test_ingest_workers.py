@@ -18,7 +18,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import create_engine, func, select
+from sqlalchemy.pool import NullPool
 
 import curation.ingest as ingest_mod
 from curation.db import make_engine, upgrade
@@ -191,6 +192,6 @@ def test_forked_workers_in_a_single_threaded_process(
     ],
 )
 def test_when_workers_are_used(tmp_path: Path, url: str, sources: int, workers: int) -> None:
-    engine = make_engine(url.format(tmp=tmp_path))
+    engine = create_engine(url.format(tmp=tmp_path), poolclass=NullPool)  # never connects
     settings = make_settings(str(engine.url), ingest_workers=2, ingest_pool_min_sources=20)
     assert ingest_mod._worker_count(settings, Store(engine), sources) == workers
