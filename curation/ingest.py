@@ -290,8 +290,15 @@ async def _process(
 def _worker_count(settings: Settings, store: Store, due: int) -> int:
     """How many worker processes share a batch: one per core for big batches, none (run here)
     for small ones, where starting processes would cost more than it saves, or when the
-    database lives in this process's memory."""
-    workers = settings.ingest_workers or os.cpu_count() or 1
+    database lives in this process's memory.
+
+    Each worker gets an equal part of the fetch limits, so never more workers than the per-host
+    limit: the limit must hold for the batch as a whole."""
+    workers = min(
+        settings.ingest_workers or os.cpu_count() or 1,
+        settings.fetch_per_host,
+        settings.fetch_concurrency,
+    )
     if workers <= 1 or due < settings.ingest_pool_min_sources:
         return 0
     url = store.engine.url

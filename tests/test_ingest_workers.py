@@ -182,16 +182,21 @@ def test_forked_workers_in_a_single_threaded_process(
 
 
 @pytest.mark.parametrize(
-    ("url", "sources", "workers"),
+    ("url", "sources", "workers", "per_host"),
     [
-        ("sqlite:///{tmp}/x.db", 100, 2),
-        ("sqlite:///{tmp}/x.db", 5, 0),  # below ingest_pool_min_sources
-        ("sqlite://", 100, 0),  # in memory: other processes would see another database
-        ("sqlite:///:memory:", 100, 0),
-        ("sqlite:///file:x?mode=memory&cache=shared&uri=true", 100, 0),
+        ("sqlite:///{tmp}/x.db", 100, 2, 4),
+        ("sqlite:///{tmp}/x.db", 100, 0, 1),  # two workers could hit one host twice at once
+        ("sqlite:///{tmp}/x.db", 5, 0, 4),  # below ingest_pool_min_sources
+        ("sqlite://", 100, 0, 4),  # in memory: other processes would see another database
+        ("sqlite:///:memory:", 100, 0, 4),
+        ("sqlite:///file:x?mode=memory&cache=shared&uri=true", 100, 0, 4),
     ],
 )
-def test_when_workers_are_used(tmp_path: Path, url: str, sources: int, workers: int) -> None:
+def test_when_workers_are_used(
+    tmp_path: Path, url: str, sources: int, workers: int, per_host: int
+) -> None:
     engine = create_engine(url.format(tmp=tmp_path), poolclass=NullPool)  # never connects
-    settings = make_settings(str(engine.url), ingest_workers=2, ingest_pool_min_sources=20)
+    settings = make_settings(
+        str(engine.url), ingest_workers=2, ingest_pool_min_sources=20, fetch_per_host=per_host
+    )
     assert ingest_mod._worker_count(settings, Store(engine), sources) == workers
