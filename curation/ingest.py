@@ -311,9 +311,12 @@ def _worker_count(settings: Settings, store: Store, due: int) -> int:
 
 def _process_context() -> multiprocessing.context.BaseContext:
     """Fork (milliseconds, nothing to import) while this process has a single thread; a fork
-    server otherwise, since forking a threaded process is unsafe."""
-    if threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods():
+    server otherwise, since forking a threaded process is unsafe (spawn where neither exists)."""
+    methods = multiprocessing.get_all_start_methods()
+    if threading.active_count() == 1 and "fork" in methods:
         return multiprocessing.get_context("fork")
+    if "forkserver" not in methods:
+        return multiprocessing.get_context("spawn")
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["curation.ingest"])
     return context

@@ -200,3 +200,15 @@ def test_when_workers_are_used(
         str(engine.url), ingest_workers=2, ingest_pool_min_sources=20, fetch_per_host=per_host
     )
     assert ingest_mod._worker_count(settings, Store(engine), sources) == workers
+
+
+def test_workers_start_by_spawn_where_fork_is_missing(
+    store: Store, feed_server: FeedServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Where neither fork nor a fork server exists (Windows), workers are spawned: slower to
+    start, same result."""
+    monkeypatch.setattr(multiprocessing, "get_all_start_methods", lambda: ["spawn"])
+    assert ingest_mod._process_context().get_start_method() == "spawn"
+    add_feeds(store, feed_server, 6)
+    summary = ingest(store, worker_settings(store), now=NOW)
+    assert_complete(store, summary, 6, 5)
