@@ -436,17 +436,15 @@ _BREAKS = {
 }
 # ASCII characters str.split() treats as whitespace, except the space itself.
 _ASCII_SPACES_BUT_SPACE = b"\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f"
-_DOUBLE_SPACE_RE = re.compile("  ")
+_SPACE_RUN_RE = re.compile("  +")
 
 
 def _squash(text: str) -> str:
-    """``" ".join(text.split())``, without splitting text that has only single spaces."""
-    if (
-        text.isascii()
-        and not _DOUBLE_SPACE_RE.search(text)  # (a literal-prefix search: faster than ``in``)
-        and len(text.encode("ascii").translate(None, _ASCII_SPACES_BUT_SPACE)) == len(text)
-    ):
-        return text.strip(" ")
+    """``" ".join(text.split())``, without splitting ASCII text whose only whitespace is spaces."""
+    if text.isascii():
+        raw = text.encode("ascii")
+        if len(raw.translate(None, _ASCII_SPACES_BUT_SPACE)) == len(raw):  # spaces only
+            return _SPACE_RUN_RE.sub(" ", text).strip(" ") if "  " in text else text.strip(" ")
     return " ".join(text.split())
 
 
