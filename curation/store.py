@@ -145,6 +145,8 @@ def _sqlite_timestamp(value: datetime | None) -> str | None:
     """A UTC datetime in the exact text form SQLAlchemy's SQLite DATETIME stores and compares."""
     if value is None:
         return None
+    if value.tzinfo is UTC:  # what the parser gives: drop the "+00:00" instead of converting
+        return value.isoformat(" ", "microseconds")[:26]
     if value.tzinfo is not None:
         value = value.astimezone(UTC).replace(tzinfo=None)
     return value.isoformat(" ", "microseconds")  # a fifth of strftime's cost

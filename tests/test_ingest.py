@@ -272,3 +272,29 @@ def test_worker_processes_give_the_same_result(
     junk = next(o for o in summary.outcomes if o.url.endswith("/junk"))
     assert junk.status == "error" and "not a feed" in (junk.error or "")
     assert "p3 title 9" in titles(store)
+
+
+def test_hand_written_timestamps_match_the_orm() -> None:
+    """The store formats SQLite timestamps itself on the hot path; they must be the exact text
+    the ORM column type writes (or range queries would compare unlike strings)."""
+    from datetime import timezone
+
+    from sqlalchemy.dialects import sqlite
+
+    from curation.models import UTCDateTime
+    from curation.store import _sqlite_timestamp
+
+    bind = UTCDateTime().bind_processor(sqlite.dialect())
+    values = [
+        datetime(2026, 11, 1, 10, 0, tzinfo=UTC),
+        datetime(2026, 11, 1, 10, 0, 0, 123456, tzinfo=UTC),
+        datetime.fromisoformat("2026-03-29T01:30:00+00:00"),
+        datetime(1, 1, 1, tzinfo=UTC),
+        datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC),
+        datetime(2026, 11, 1, 10, 0, tzinfo=timezone(timedelta(hours=5, minutes=30))),
+        datetime(2026, 11, 1, 1, 0, tzinfo=timezone(timedelta(hours=-8))),
+        datetime(2026, 11, 1, 10, 0),  # naive: UTC by convention
+    ]
+    for value in values:
+        assert _sqlite_timestamp(value) == bind(value), value
+    assert _sqlite_timestamp(None) is None
