@@ -284,7 +284,8 @@ def test_hand_written_timestamps_match_the_orm() -> None:
     from curation.models import UTCDateTime
     from curation.store import _sqlite_timestamp
 
-    bind = UTCDateTime().bind_processor(sqlite.dialect())
+    dialect = sqlite.dialect()
+    bind = UTCDateTime().dialect_impl(dialect).bind_processor(dialect)
     values = [
         datetime(2026, 11, 1, 10, 0, tzinfo=UTC),
         datetime(2026, 11, 1, 10, 0, 0, 123456, tzinfo=UTC),
