@@ -129,6 +129,26 @@ def _date(value: str | None, now: datetime) -> datetime | None:
 
 def _rfc822(s: str) -> datetime | None:
     """``[Day,] DD Mon YYYY HH:MM[:SS] zone`` → UTC datetime; None for anything else."""
+    # RSS's most common form, ``Sun, 01 Nov 2026 10:00:00 GMT``, read by position
+    if len(s) == 29 and s[25:] == " GMT" and s[3:5] == ", " and s[19] == s[22] == ":":
+        digits = s[5:7] + s[12:16] + s[17:19] + s[20:22] + s[23:25]
+        month = _MONTHS.get(s[8:11].lower())
+        if (
+            month is not None
+            and s[7] == s[11] == s[16] == " "
+            and digits.isascii()
+            and digits.isdigit()
+            and digits[2:6] >= "1970"
+        ):
+            try:
+                return datetime(int(digits[2:6]), month, int(digits[:2]), int(digits[6:8]),
+                                int(digits[8:10]), int(digits[10:12]), tzinfo=UTC)  # fmt: skip
+            except ValueError:
+                return None  # e.g. 31 Feb, as the general reading decides
+    return _rfc822_general(s)
+
+
+def _rfc822_general(s: str) -> datetime | None:
     m = _RFC822_RE.fullmatch(s)
     if m is None:
         return None

@@ -786,3 +786,27 @@ def test_resolve_html_agrees_with_a_plain_search() -> None:
         assert resolve_html(html, base) == expected, html
         changed += expected != html
     assert changed > 1000
+
+
+def test_fixed_width_rfc822_dates_read_like_the_general_rule() -> None:
+    """``Sun, 01 Nov 2026 10:00:00 GMT`` is read by position; on well- and ill-formed variants
+    of that shape (impossible days and hours, case, non-ASCII digits, early years, other
+    zones, shifted separators) the result must be the general rule's."""
+    import random
+
+    from curation.parse import _rfc822, _rfc822_general
+
+    rnd = random.Random(11)
+    fixed_width = 0
+    for _ in range(20000):
+        day = rnd.choice(["01", "31", "30", "29", "00", "1x", "\u06631", " 1", "99"])
+        month = rnd.choice(["Jan", "Feb", "nov", "NOV", "Xyz", "Sep", "Dec"])
+        year = rnd.choice(["2026", "1969", "1970", "2024", "0000", "9999", "20x6"])
+        clock = f"{rnd.choice(['00', '23', '24', '9 '])}:{rnd.choice(['00', '59', '60'])}"
+        clock += f":{rnd.choice(['00', '59', '60', '61'])}"
+        zone = rnd.choice([" GMT", " GMT", " gmt", " UTC", "+GMT"])
+        sep = rnd.choice([", ", ",  ", " ,"])
+        value = f"{rnd.choice(['Sun', 'Mon', 'xyz'])}{sep}{day} {month} {year} {clock}{zone}"
+        assert _rfc822(value) == _rfc822_general(value), value
+        fixed_width += len(value) == 29 and value.endswith(" GMT")
+    assert fixed_width > 5000
