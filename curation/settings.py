@@ -34,8 +34,9 @@ class Settings(BaseSettings):
         "curation/0.1 (+https://github.com/curation/curation; knowledge-flow digest)"
     )
 
-    # ingest: worker processes for parsing and cleaning (0 = one per CPU); batches with fewer
-    # due sources than ingest_pool_min_sources are processed inline
+    # ingest: worker processes that share a batch, each fetching, parsing, cleaning and storing
+    # (0 = one per CPU, never more than fetch_per_host); batches with fewer due sources than
+    # ingest_pool_min_sources are processed inline
     ingest_workers: int = 0
     ingest_pool_min_sources: int = 20
 
