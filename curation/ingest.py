@@ -364,9 +364,9 @@ async def _process_in_workers(
     boundary).
 
     Returns the sources no worker reported on: a worker that died (killed, out of memory) may
-    have left some. The caller can simply run them again: a group the worker committed just
-    before dying is stored with its validators, so running it again costs a 304 or finds its
-    items already stored (unique keys), never a duplicate.
+    have left some. The caller can simply run them again: the items of a group the worker
+    committed just before dying are found already stored (same GUIDs, same content), never
+    stored twice; they are only missing from this cycle's count of new items.
     """
     context = _process_context()
     url = store.engine.url.render_as_string(hide_password=False)
