@@ -338,7 +338,7 @@ def _worker_main(
     def claim(n: int) -> list[SourceRecord]:
         with taken.get_lock():
             start = taken.value
-            # never more than a quarter of what is left per worker: the last ones finish together
+            # at most a quarter of a worker's share of what is left: the workers finish together
             share = -(-(len(due) - start) // (4 * workers))
             taken.value = min(len(due), start + min(n, max(1, share)))
             return due[start : taken.value]
