@@ -24,6 +24,7 @@ import ipaddress
 import re
 import threading
 import unicodedata
+from collections.abc import Iterable
 from contextvars import ContextVar
 from datetime import datetime
 from urllib.parse import unquote, urljoin, urlsplit
@@ -308,10 +309,6 @@ def sanitize_html(html: str | None, *, base_url: str | None = None) -> str:
 # HTML to plain text
 # --------------------------------------------------------------------------------------------
 
-# Break markers used while walking the tree: Unicode noncharacters, which no real text uses
-# (a document that smuggles one in through ``&#xFDD0;`` only gains a line break).
-_LINE = "\ufdd0"
-_PARA = "\ufdd1"
 _SKIP_TEXT_TAGS = _DROPPED_WITH_CONTENT | {"meta", "link", "base"}
 _LINE_TAGS = frozenset({"br", "div", "li", "dt", "dd", "tr", "caption", "figcaption", "summary"})
 _PARA_TAGS = frozenset(
@@ -322,6 +319,12 @@ _PARA_TAGS = frozenset(
     }
 )  # fmt: skip
 _CELL_TAGS = frozenset({"td", "th"})
+# what each of those tags puts between the text before and after it
+_BREAKS = {
+    **{tag: "\n\n" for tag in _PARA_TAGS},
+    **{tag: "\n" for tag in _LINE_TAGS},
+    **{tag: " " for tag in _CELL_TAGS},
+}
 _parsers = threading.local()
 
 
@@ -368,72 +371,74 @@ def html_to_text(html: str | None, *, max_chars: int | None = None) -> str:
     if root is None:  # only comments / processing instructions
         return ""
 
-    parts: list[str] = []
-    add = parts.append
+    lines: list[tuple[str, str]] = []  # (text of a line, the break that ends it)
+    line: list[str] = []
     pre_depth = 0
+
+    def close(kind: str) -> None:
+        lines.append((_CONTROL_RE.sub("", "".join(line)), kind))  # controls from ``&#1;``…
+        line.clear()
+
+    def text(value: str) -> None:
+        if not pre_depth:
+            line.append(value)
+            return
+        first, *rest = value.split("\n")  # pre keeps its line breaks
+        line.append(first)
+        for part in rest:
+            close("\n")
+            line.append(part)
+
     walker = etree.iterwalk(root, events=("start", "end"))
     for event, el in walker:
         tag = el.tag
         if not isinstance(tag, str):  # comments and PIs, when the parser keeps them
             if event == "end" and el.tail:
-                add(el.tail.replace("\n", _LINE) if pre_depth else el.tail)
+                text(el.tail)
             continue
-        if event == "start":  # (libxml2 reports HTML tag names in lower case)
-            if tag in _SKIP_TEXT_TAGS:
-                walker.skip_subtree()
-                continue
-            if tag in _PARA_TAGS:
-                add(_PARA)
-                if tag == "pre":
-                    pre_depth += 1
-            elif tag in _LINE_TAGS:
-                add(_LINE)
-            elif tag in _CELL_TAGS:
-                add(" ")
-            if el.text:
-                add(el.text.replace("\n", _LINE) if pre_depth else el.text)
-        else:
-            if tag in _PARA_TAGS:
-                add(_PARA)
-                if tag == "pre":
-                    pre_depth -= 1
-            elif tag in _LINE_TAGS:
-                add(_LINE)
-            elif tag in _CELL_TAGS:
-                add(" ")
-            if el.tail:
-                add(el.tail.replace("\n", _LINE) if pre_depth else el.tail)
-
-    raw = _CONTROL_RE.sub("", "".join(parts))  # controls decoded from ``&#1;`` and the like
-    return _layout(raw, max_chars)
+        if event == "start" and tag in _SKIP_TEXT_TAGS:  # (libxml2 gives lower-case names)
+            walker.skip_subtree()
+            continue
+        kind = _BREAKS.get(tag)
+        if kind == " ":
+            line.append(kind)
+        elif kind is not None:
+            close(kind)
+            if tag == "pre":
+                pre_depth += 1 if event == "start" else -1
+        value = el.text if event == "start" else el.tail
+        if value:
+            text(value)
+    close("")
+    return _join_lines(lines, max_chars)
 
 
-def _layout(raw: str, max_chars: int | None) -> str:
-    """Text with break markers → paragraphs split by a blank line, lines by a newline, runs of
-    whitespace collapsed; cut at ``max_chars``."""
-    if _PARA not in raw and _LINE not in raw:
-        text = " ".join(raw.split())
-    else:
-        paragraphs = []
-        for chunk in raw.split(_PARA):
-            lines = [" ".join(line.split()) for line in chunk.split(_LINE)]
-            paragraph = "\n".join(line for line in lines if line)
-            if paragraph:
-                paragraphs.append(paragraph)
-        text = "\n\n".join(paragraphs)
-    if max_chars is not None and len(text) > max_chars:
-        text = text[:max_chars].rstrip()
-    return text
+def _join_lines(lines: Iterable[tuple[str, str]], max_chars: int | None) -> str:
+    """Lines of text, each with the break that ends it ("\n\n", "\n" or ""), → plain text.
+
+    Whitespace within a line collapses to single spaces and empty lines disappear; between two
+    lines of text goes the strongest break seen between them (a blank line or a newline).
+    """
+    out: list[str] = []
+    brk = ""  # the strongest break since the last line of text
+    for raw, kind in lines:
+        text = _squash(raw)
+        if text:
+            if out:
+                out.append(brk)
+            out.append(text)
+            brk = ""
+        if brk != "\n\n":
+            brk = kind
+    result = "".join(out)
+    if max_chars is not None and len(result) > max_chars:
+        result = result[:max_chars].rstrip()
+    return result
 
 
 # A tag of sanitised HTML, split out with its end-tag slash and name (attribute values are
 # double-quoted and have "<" escaped, so ">" inside them is the only thing to step over).
 _SANITISED_TAG_RE = re.compile(r'<(/?)([a-z0-9]+)(?:[^>"]|"[^"]*")*>')
-_BREAKS = {
-    **{tag: "\n\n" for tag in _PARA_TAGS},
-    **{tag: "\n" for tag in _LINE_TAGS},
-    **{tag: " " for tag in _CELL_TAGS},
-}
 # ASCII characters str.split() treats as whitespace, except the space itself.
 _ASCII_SPACES_BUT_SPACE = b"\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f"
 _SPACE_RUN_RE = re.compile("  +")
@@ -459,34 +464,19 @@ def sanitised_to_text(html: str, *, max_chars: int | None = None) -> str:
     if not html:
         return ""
     pieces = _SANITISED_TAG_RE.split(html)  # text, (slash, name, text)*
-    out: list[str] = []
+    lines: list[tuple[str, str]] = []
     line = [pieces[0]]
-    brk = ""  # the strongest break since the last line of text
     for i in range(2, len(pieces), 3):
         kind = _BREAKS.get(pieces[i])
         if kind is None or kind == " ":
             if kind:
                 line.append(kind)
             line.append(pieces[i + 1])
-            continue
-        text = _squash(htmllib.unescape("".join(line)))
-        if text:
-            if out:
-                out.append(brk)
-            out.append(text)
-            brk = ""
-        if brk != "\n\n":
-            brk = kind
-        line = [pieces[i + 1]]
-    text = _squash(htmllib.unescape("".join(line)))
-    if text:
-        if out:
-            out.append(brk)
-        out.append(text)
-    result = "".join(out)
-    if max_chars is not None and len(result) > max_chars:
-        result = result[:max_chars].rstrip()
-    return result
+        else:
+            lines.append((htmllib.unescape("".join(line)), kind))
+            line = [pieces[i + 1]]
+    lines.append((htmllib.unescape("".join(line)), ""))
+    return _join_lines(lines, max_chars)
 
 
 # --------------------------------------------------------------------------------------------
