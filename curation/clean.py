@@ -687,8 +687,6 @@ def _http_url(link: str | None, base_url: str | None) -> str | None:
     """``link`` resolved against ``base_url`` when it is (or becomes) an http(s) URL, else None."""
     if not link:
         return None
-    if _SIMPLE_URL_RE.fullmatch(link):  # absolute http(s): nothing to resolve or strip
-        return link
     return _safe_url(_strip_controls(link), base_url, _HTTP_SCHEMES)
 
 
