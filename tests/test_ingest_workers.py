@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, func, select
+from sqlalchemy import create_engine
 from sqlalchemy.pool import NullPool
 
 import curation.ingest as ingest_mod
@@ -28,33 +28,16 @@ from curation.models import Item, ItemSource
 from curation.store import Store
 from tests.conftest import make_settings
 from tests.feedserver import FeedServer, rss
+from tests.test_ingest import count, items
 
 NOW = datetime(2026, 11, 29, 8, 0, tzinfo=UTC)
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def items(n: int, prefix: str) -> list[dict]:
-    return [
-        {
-            "title": f"{prefix} title {i}",
-            "link": f"https://example.org/{prefix}/{i}",
-            "guid": f"{prefix}-{i}",
-            "description": f"<p>Body of <b>{prefix}</b> {i}</p>",
-            "pubDate": "Sun, 01 Nov 2026 10:00:00 GMT",
-        }
-        for i in range(n)
-    ]
 
 
 def add_feeds(store: Store, server: FeedServer, n: int, per_feed: int = 5) -> None:
     for k in range(n):
         body = rss(f"W{k}", items(per_feed, f"w{k}"))
         store.add_source(server.add(f"/w{k}", body=body, etag=f'"w{k}"'))
-
-
-def count(store: Store, table) -> int:  # noqa: ANN001
-    with store.engine.connect() as conn:
-        return conn.execute(select(func.count()).select_from(table)).scalar_one()
 
 
 def assert_complete(store: Store, summary: IngestSummary, feeds: int, per_feed: int) -> None:
