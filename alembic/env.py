@@ -7,9 +7,9 @@ from logging.config import fileConfig
 from sqlalchemy import engine_from_config, pool
 
 from alembic import context
-from curation.migration_filters import include_name, include_object
-from curation.models import metadata
 from curation.settings import get_settings
+from curation.storage.migration_filters import include_name, include_object
+from curation.storage.tables import metadata
 
 config = context.config
 if config.config_file_name is not None and config.attributes.get("configure_logging", True):

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from app import schemas
-from curation.gems import GemRecord
-from curation.ingest import IngestSummary
-from curation.items import ItemRecord
-from curation.people import PersonRecord
-from curation.store import SourceRecord
+from curation.ingest.pipeline import IngestSummary
+from curation.people.store import PersonRecord
+from curation.storage.feeds import SourceRecord
+from curation.storage.gems import GemRecord
+from curation.storage.items import ItemRecord
 
 
 def person(record: PersonRecord) -> schemas.PersonOut:

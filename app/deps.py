@@ -28,15 +28,15 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 
-from curation.db import make_engine
-from curation.digest import DigestService
+from curation.digest.service import DigestService
 from curation.errors import CurationError
-from curation.gems import GemStore
-from curation.items import ItemQueries
-from curation.netpolicy import AddressPolicy
-from curation.people import ROLES, KeyCache, PeopleStore, PersonRecord
+from curation.ingest.netpolicy import AddressPolicy
+from curation.people.store import ROLES, KeyCache, PeopleStore, PersonRecord
 from curation.settings import Settings
-from curation.store import Store
+from curation.storage.engine import make_engine
+from curation.storage.feeds import Store
+from curation.storage.gems import GemStore
+from curation.storage.items import ItemQueries
 
 RANK = {role: rank for rank, role in enumerate(ROLES)}
 

@@ -1,4 +1,4 @@
-"""Response bodies of the digest endpoints, built from :mod:`curation.digest_view`."""
+"""Response bodies of the digest endpoints, built from :mod:`curation.digest.view`."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from datetime import datetime
 from pydantic import BaseModel, Field
 
 from app.schemas import SourceRefOut
-from curation.digest import Recommendation
-from curation.digest_view import DigestView, EntryView, ItemView
+from curation.digest.service import Recommendation
+from curation.digest.view import DigestView, EntryView, ItemView
 
 
 class DigestItemOut(BaseModel):

@@ -34,12 +34,12 @@ import urllib.request
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from curation.db import make_engine, upgrade  # noqa: E402
-from curation.entries import CleanItem  # noqa: E402
-from curation.people import NewPerson, PeopleStore  # noqa: E402
-from curation.recommend import refresh_model  # noqa: E402
+from curation.ingest.records import CleanItem  # noqa: E402
+from curation.people.store import NewPerson, PeopleStore  # noqa: E402
+from curation.rank.recommender import refresh_model  # noqa: E402
 from curation.settings import Settings  # noqa: E402
-from curation.store import FeedWrite, Store  # noqa: E402
+from curation.storage.engine import make_engine, upgrade  # noqa: E402
+from curation.storage.feeds import FeedWrite, Store  # noqa: E402
 
 WORDS = [
     *"learning team manager skills data python feedback coaching onboarding research".split(),

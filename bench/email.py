@@ -33,7 +33,7 @@ import tempfile  # noqa: E402
 import time  # noqa: E402
 from datetime import UTC, datetime, timedelta  # noqa: E402
 
-from curation.digest_view import (  # noqa: E402
+from curation.digest.view import (  # noqa: E402
     DigestView,
     EntryView,
     GemView,
@@ -43,7 +43,7 @@ from curation.digest_view import (  # noqa: E402
 )
 from curation.mail.render import render_digest  # noqa: E402
 from curation.mail.transport import SMTPTransport, message_bytes  # noqa: E402
-from curation.people import PersonRecord  # noqa: E402
+from curation.people.store import PersonRecord  # noqa: E402
 
 NOW = datetime(2026, 11, 2, 7, tzinfo=UTC)
 SECRET = "bench-secret-key-0123456789abcdef"
@@ -194,9 +194,9 @@ class DeliverLoop:
     def __init__(self, workdir: Path, pairs) -> None:  # noqa: ANN001
         from sqlalchemy import insert
 
-        from curation.db import make_engine, upgrade
-        from curation.models import Digest, Person
         from curation.settings import Settings
+        from curation.storage.engine import make_engine, upgrade
+        from curation.storage.tables import Digest, Person
 
         self.settings = Settings(
             database_url=f"sqlite:///{workdir / 'bench-email.db'}", secret_key=SECRET

@@ -30,11 +30,11 @@ import urllib.request
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from curation.db import make_engine, upgrade  # noqa: E402
-from curation.ingest import ingest  # noqa: E402
-from curation.opml import OPMLSource  # noqa: E402
+from curation.ingest.opml import OPMLSource  # noqa: E402
+from curation.ingest.pipeline import ingest  # noqa: E402
 from curation.settings import Settings  # noqa: E402
-from curation.store import Store  # noqa: E402
+from curation.storage.engine import make_engine, upgrade  # noqa: E402
+from curation.storage.feeds import Store  # noqa: E402
 
 
 def host_stats(base: str, reset: bool = False) -> dict:

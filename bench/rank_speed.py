@@ -38,9 +38,9 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"
 sys.path.insert(0, str(ROOT))
 
 from curation.rank import CorpusModel, ItemText, Person, RankConfig, build_profiles, rank_all  # noqa: E402
-from curation.rank_explain import MIN_SHARE  # noqa: E402
-from curation.rank_profile import FEEDBACK_OWNER, Profiles  # noqa: E402
-from curation.rank_types import Ranked  # noqa: E402
+from curation.rank.explain import MIN_SHARE  # noqa: E402
+from curation.rank.profile import FEEDBACK_OWNER, Profiles  # noqa: E402
+from curation.rank.types import Ranked  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data" / "ranking"
 FILES = ("20newsgroups_bydate.jsonl", "bbc_news.jsonl", "ag_news_test.jsonl")

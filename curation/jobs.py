@@ -8,11 +8,11 @@ from datetime import datetime
 
 from sqlalchemy import Engine
 
-from curation.digest import DigestService
+from curation.digest.service import DigestService
 from curation.mail.deliver import DeliveryReport, send_pending
-from curation.models import utcnow
-from curation.recommend import refresh_model
+from curation.rank.recommender import refresh_model
 from curation.settings import Settings
+from curation.storage.tables import utcnow
 
 
 @dataclass(frozen=True, slots=True)

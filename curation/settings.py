@@ -16,7 +16,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CURATION_", extra="ignore")
 
     # storage
-    database_url: str = "sqlite:///curation.db"
+    database_url: str = "sqlite:///curation.storage.engine"
 
     # fetching
     fetch_allow_hosts: str = Field(

@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING
 import pytest
 from sqlalchemy import Engine, create_engine, text
 
-from curation.db import make_engine, upgrade
 from curation.settings import Settings
-from curation.store import Store
+from curation.storage.engine import make_engine, upgrade
+from curation.storage.feeds import Store
 from tests.feedserver import FeedServer
 
 if TYPE_CHECKING:
@@ -46,7 +46,7 @@ def make_settings(database_url: str, **overrides: object) -> Settings:
 
 @pytest.fixture
 def sqlite_url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'curation.db'}"
+    return f"sqlite:///{tmp_path / 'curation.storage.engine'}"
 
 
 @pytest.fixture
@@ -104,7 +104,7 @@ def module_db_url(
 ) -> Iterator[str]:
     """A migrated database shared by the tests of one module (for tests that only add data)."""
     if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'curation.db'}"
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'curation.storage.engine'}"
         upgrade(url)
         yield url
         return

@@ -13,9 +13,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from curation.cli import main as cli_main
-from curation.models import Person
-from curation.store import Store
+from curation.cli.main import main as cli_main
+from curation.storage.feeds import Store
+from curation.storage.tables import Person
 from tests.feedserver import FeedServer, rss
 from tests.test_api_support import Api, open_api
 from tests.test_store_helpers import clean_item

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import pytest
 from sqlalchemy import func, select
 
-from curation.models import Gem, Person, utcnow
+from curation.storage.tables import Gem, Person, utcnow
 from tests.test_api_support import Actor, Api, open_api
 
 CALLERS = ("anonymous", "bad_key", "learner", "curator", "admin")

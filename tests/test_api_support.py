@@ -15,12 +15,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from app.main import create_app
-from curation.db import make_engine
-from curation.entries import CleanItem
-from curation.gems import GemStore
-from curation.models import Item
-from curation.people import NewPerson, PeopleStore
-from curation.store import FeedWrite, Store
+from curation.ingest.records import CleanItem
+from curation.people.store import NewPerson, PeopleStore
+from curation.storage.engine import make_engine
+from curation.storage.feeds import FeedWrite, Store
+from curation.storage.gems import GemStore
+from curation.storage.tables import Item
 from tests.conftest import make_settings
 from tests.test_store_helpers import clean_item
 

@@ -1,4 +1,4 @@
-"""Sanitiser, plain text, canonical URLs, fallback GUIDs and entry cleaning (curation.clean)."""
+"""Sanitiser, plain text, canonical URLs, fallback GUIDs and entry cleaning (curation.ingest.clean)."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ from urllib.parse import urlsplit
 import lxml.html
 import pytest
 
-import curation.clean as clean_module
-from curation.clean import (
+import curation.ingest.clean as clean_module
+from curation.ingest.clean import (
     FALLBACK_GUID_PREFIX,
     canonical_url,
     clean_entry,
@@ -24,7 +24,7 @@ from curation.clean import (
     html_to_text,
     sanitize_html,
 )
-from curation.entries import ParsedEntry
+from curation.ingest.records import ParsedEntry
 
 SHARED_FEEDS = Path(__file__).resolve().parents[2] / "shared" / "data" / "feeds"
 NOW = datetime(2026, 11, 29, tzinfo=UTC)
@@ -32,7 +32,7 @@ NOW = datetime(2026, 11, 29, tzinfo=UTC)
 BASE = "https://blog.example.com/posts/hello.html"
 REL = 'rel="noopener noreferrer nofollow"'
 
-# What the sanitiser may ever emit, written out independently of curation.clean so that a
+# What the sanitiser may ever emit, written out independently of curation.ingest.clean so that a
 # widened allow-list there fails here.
 SAFE_TAGS = {
     "p", "br", "div", "hr", "a", "em", "strong", "b", "i", "u", "s", "del", "ins", "mark",
@@ -615,8 +615,8 @@ def test_fallback_guid_is_prefixed_and_deterministic() -> None:
 def test_fallback_guid_is_stable_across_processes() -> None:
     code = (
         "from datetime import UTC, datetime\n"
-        "from curation.clean import fallback_guid\n"
-        "from curation.entries import ParsedEntry as P\n"
+        "from curation.ingest.clean import fallback_guid\n"
+        "from curation.ingest.records import ParsedEntry as P\n"
         "print(fallback_guid(P(link='https://example.com/a')))\n"
         "print(fallback_guid(P(title='T', published=datetime(2026, 1, 2, tzinfo=UTC))))\n"
         "print(fallback_guid(P(summary='<p>body</p>')))\n"
@@ -835,7 +835,7 @@ def test_content_hash_tracks_stored_fields() -> None:
 
 def test_sanitised_to_text_matches_html_to_text_on_sanitised_html() -> None:
     """The ingest fast path gives the same text as the parsing path (pre aside)."""
-    from curation.clean import sanitised_to_text
+    from curation.ingest.clean import sanitised_to_text
 
     samples = [
         "<p>One &amp; two</p><p>three<br>four</p>",
@@ -887,7 +887,7 @@ def _corpus_html_fields(limit: int = 3000) -> list[str]:
     if not corpus.is_dir():
         return []
     from curation.errors import ParseError
-    from curation.parse import parse_feed
+    from curation.ingest.parse.feed import parse_feed
 
     fields: list[str] = []
     for path in sorted(corpus.rglob("*.xml")):
@@ -906,7 +906,7 @@ def test_sanitised_to_text_equals_parsing_path_on_random_and_corpus_html() -> No
     """The fast path squashes whitespace without splitting when it can: on thousands of random
     fragments (every kind of whitespace, entities, non-ASCII) and on every HTML field of the
     shared corpus (when present) it must give exactly what the parsing path gives."""
-    from curation.clean import sanitised_to_text
+    from curation.ingest.clean import sanitised_to_text
 
     rnd = random.Random(20261129)
     raws = [_random_fragment(rnd) for _ in range(3000)] + _corpus_html_fields()

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from curation.opml import parse_opml
+from curation.ingest.opml import parse_opml
 from tests.feedserver import FeedServer, rss
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def curation_cmd() -> list[str]:
     exe = shutil.which("curation", path=str(Path(sys.executable).parent))
-    return [exe] if exe else [sys.executable, "-m", "curation.cli"]
+    return [exe] if exe else [sys.executable, "-m", "curation.cli.main"]
 
 
 def run(args: list[str], env: dict[str, str], check: bool = True) -> subprocess.CompletedProcess:

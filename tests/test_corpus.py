@@ -1,4 +1,4 @@
-"""curation.parse against the shared real-world corpus in /work/shared/data/feeds.
+"""curation.ingest.parse.feed against the shared real-world corpus in /work/shared/data/feeds.
 
 (a) every feedparser test file parses or raises ParseError — never anything else;
 (b) feedparser's own ``Expect:`` expressions, where they only touch fields we store, hold for a
@@ -25,9 +25,9 @@ import feedparser
 import pytest
 from feedparser.sanitizer import _sanitize_html
 
-from curation.entries import ParsedFeed
 from curation.errors import ParseError
-from curation.parse import parse_feed
+from curation.ingest.parse.feed import parse_feed
+from curation.ingest.records import ParsedFeed
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "feeds"
 FEEDPARSER = DATA / "feedparser"

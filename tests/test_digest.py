@@ -7,13 +7,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from curation.digest import DigestService
-from curation.gems import GemStore
-from curation.ingest import ingest
-from curation.people import NewPerson, PeopleStore
-from curation.recommend import refresh_model
+from curation.digest.service import DigestService
+from curation.ingest.pipeline import ingest
+from curation.people.store import NewPerson, PeopleStore
+from curation.rank.recommender import refresh_model
 from curation.settings import Settings
-from curation.store import Store
+from curation.storage.feeds import Store
+from curation.storage.gems import GemStore
 from tests.conftest import make_settings
 from tests.feedserver import FeedServer, rss
 

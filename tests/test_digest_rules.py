@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from curation.digest_rules import (
+from curation.digest.rules import (
     FOR_YOU,
     GEMS,
     Candidate,

@@ -7,8 +7,8 @@ import gzip
 
 import pytest
 
-from curation.entries import FetchResult
-from curation.fetch import Fetcher
+from curation.ingest.fetch import Fetcher
+from curation.ingest.records import FetchResult
 from curation.settings import Settings
 from tests.conftest import make_settings
 from tests.feedserver import FeedServer, rss
@@ -193,8 +193,8 @@ def test_allow_list_admits_decimal_and_mapped_forms(
 
 def test_resolver_refuses_names_that_resolve_internally() -> None:
     """The connect-time check itself: the resolver aiohttp connects through refuses loopback."""
-    from curation.fetch import GuardedResolver, _Refused
-    from curation.netpolicy import AddressPolicy
+    from curation.ingest.fetch import GuardedResolver, _Refused
+    from curation.ingest.netpolicy import AddressPolicy
 
     async def resolve(policy: AddressPolicy) -> list:
         return await GuardedResolver(policy).resolve("localhost", 80)

@@ -8,11 +8,11 @@ import pytest
 from sqlalchemy import delete, update
 
 from curation.errors import Conflict, InvalidInput, NotFound
-from curation.gems import GemStore, clean_audience
-from curation.items import ItemQueries
-from curation.models import Gem, Item, utcnow
-from curation.people import NewPerson, PeopleStore
-from curation.store import Store
+from curation.people.store import NewPerson, PeopleStore
+from curation.storage.feeds import Store
+from curation.storage.gems import GemStore, clean_audience
+from curation.storage.items import ItemQueries
+from curation.storage.tables import Gem, Item, utcnow
 from tests.test_api_support import NOW
 from tests.test_items import save
 from tests.test_store_helpers import clean_item

@@ -8,10 +8,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from curation.ingest import ingest
-from curation.models import Item, ItemSource
+from curation.ingest.pipeline import ingest
 from curation.settings import Settings
-from curation.store import Store
+from curation.storage.feeds import Store
+from curation.storage.tables import Item, ItemSource
 from tests.conftest import make_settings
 from tests.feedserver import FeedServer, rss
 
@@ -281,8 +281,8 @@ def test_hand_written_timestamps_match_the_orm() -> None:
 
     from sqlalchemy.dialects import sqlite
 
-    from curation.models import UTCDateTime
-    from curation.store import _sqlite_timestamp
+    from curation.storage.feeds import _sqlite_timestamp
+    from curation.storage.tables import UTCDateTime
 
     dialect = sqlite.dialect()
     bind = UTCDateTime().dialect_impl(dialect).bind_processor(dialect)

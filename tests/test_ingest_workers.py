@@ -21,11 +21,11 @@ import pytest
 from sqlalchemy import create_engine
 from sqlalchemy.pool import NullPool
 
-import curation.ingest as ingest_mod
-from curation.db import make_engine, upgrade
-from curation.ingest import IngestSummary, ingest
-from curation.models import Item, ItemSource
-from curation.store import Store
+import curation.ingest.pipeline as ingest_mod
+from curation.ingest.pipeline import IngestSummary, ingest
+from curation.storage.engine import make_engine, upgrade
+from curation.storage.feeds import Store
+from curation.storage.tables import Item, ItemSource
 from tests.conftest import make_settings
 from tests.feedserver import FeedServer, rss
 from tests.test_ingest import count, items
@@ -69,7 +69,7 @@ def test_workers_share_a_batch_and_store_it_once(
     """With two fetch slots per process the 40 sources are claimed over many rounds."""
     add_feeds(any_store, feed_server, 40)
     s = worker_settings(any_store, fetch_concurrency=4, fetch_per_host=4)
-    with caplog.at_level(logging.INFO, logger="curation.ingest"):
+    with caplog.at_level(logging.INFO, logger="curation.ingest.pipeline"):
         summary = ingest(any_store, s, now=NOW)
     assert "40 sources shared by 2 worker processes" in caplog.text
     assert_complete(any_store, summary, 40, 5)
@@ -89,7 +89,7 @@ def test_a_killed_worker_loses_nothing(
     result: list[IngestSummary] = []
     runner = threading.Thread(target=lambda: result.append(ingest(store, s, now=NOW)))
 
-    with caplog.at_level(logging.INFO, logger="curation.ingest"):
+    with caplog.at_level(logging.INFO, logger="curation.ingest.pipeline"):
         runner.start()
         deadline = time.monotonic() + 30
         while not feed_server.hits("/slow") and time.monotonic() < deadline:
@@ -137,10 +137,10 @@ def test_forked_workers_in_a_single_threaded_process(
         """
         import logging, sys
         from datetime import UTC, datetime
-        from curation.db import make_engine
-        from curation.ingest import ingest
+        from curation.storage.engine import make_engine
+        from curation.ingest.pipeline import ingest
         from curation.settings import Settings
-        from curation.store import Store
+        from curation.storage.feeds import Store
         logging.basicConfig(level=logging.INFO, stream=sys.stderr)
         s = Settings(database_url=sys.argv[1], fetch_allow_hosts="127.0.0.1",
                      ingest_workers=2, ingest_pool_min_sources=1)

@@ -8,9 +8,10 @@ import pytest
 from sqlalchemy import delete, insert, text
 
 from alembic import command
-from curation.db import alembic_config, make_engine, upgrade
 from curation.errors import InvalidInput, NotFound
-from curation.items import (
+from curation.storage.engine import alembic_config, make_engine, upgrade
+from curation.storage.feeds import FeedWrite, Store
+from curation.storage.items import (
     ItemQueries,
     check_limit,
     decode_cursor,
@@ -18,8 +19,7 @@ from curation.items import (
     fts5_match,
     search_terms,
 )
-from curation.models import Item
-from curation.store import FeedWrite, Store
+from curation.storage.tables import Item
 from tests.test_store_helpers import clean_item
 
 T0 = datetime(2026, 11, 1, 8, tzinfo=UTC)

@@ -13,13 +13,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from curation.digest_view import DigestView
+from curation.digest.view import DigestView
 from curation.mail.deliver import DeliveryReport, send_pending
 from curation.mail.render import make_renderer
 from curation.mail.transport import SMTPTransport
-from curation.people import PeopleStore
+from curation.people.store import PeopleStore
 from curation.settings import Settings
-from curation.store import Store
+from curation.storage.feeds import Store
 from tests.conftest import make_settings
 from tests.test_mail_support import (
     NOW,

@@ -17,10 +17,10 @@ from curation.mail.links import FEEDBACK_ACTIONS
 from curation.mail.render import make_renderer
 from curation.mail.tokens import sign, verify
 from curation.mail.transport import SMTPTransport
-from curation.models import utcnow
-from curation.people import PeopleStore
+from curation.people.store import PeopleStore
 from curation.settings import Settings
-from curation.store import Store
+from curation.storage.feeds import Store
+from curation.storage.tables import utcnow
 from tests.conftest import make_settings
 from tests.test_mail_support import (
     NOW,

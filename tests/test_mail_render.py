@@ -12,13 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from curation.digest_view import DigestView, EntryView, GemView, ItemView, SectionView, SourceRef
+from curation.digest.view import DigestView, EntryView, GemView, ItemView, SectionView, SourceRef
 from curation.errors import InvalidInput
 from curation.mail.errors import PermanentFailure
 from curation.mail.render import header_text, render_digest
 from curation.mail.tokens import verify
 from curation.mail.transport import OutboxTransport, message_bytes, parse_smtp_url
-from curation.people import PersonRecord
+from curation.people.store import PersonRecord
 from tests.test_mail_support import NOW, SECRET
 
 BASE = "https://curation.example.org"

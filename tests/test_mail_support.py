@@ -23,10 +23,10 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 from sqlalchemy import Engine, select, update
 
-from curation.digest_view import DigestView, EntryView, GemView, ItemView, SectionView, SourceRef
-from curation.models import Digest, Item
-from curation.people import NewPerson, PeopleStore, PersonRecord
-from curation.store import FeedWrite, Store
+from curation.digest.view import DigestView, EntryView, GemView, ItemView, SectionView, SourceRef
+from curation.people.store import NewPerson, PeopleStore, PersonRecord
+from curation.storage.feeds import FeedWrite, Store
+from curation.storage.tables import Digest, Item
 from tests.test_store_helpers import clean_item
 
 D = Digest.__table__

@@ -10,9 +10,9 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
-from curation.db import SQLITE_PAGE_SIZE, make_engine, upgrade
-from curation.migration_filters import include_name, include_object
-from curation.models import metadata
+from curation.storage.engine import SQLITE_PAGE_SIZE, make_engine, upgrade
+from curation.storage.migration_filters import include_name, include_object
+from curation.storage.tables import metadata
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -37,7 +37,7 @@ def test_upgrade_is_idempotent_and_downgrade_works(db_url: str) -> None:
     upgrade(db_url)
     upgrade(db_url)  # a second run is a no-op
     from alembic import command
-    from curation.db import alembic_config
+    from curation.storage.engine import alembic_config
 
     command.downgrade(alembic_config(db_url), "base")
     engine = make_engine(db_url)

@@ -14,7 +14,7 @@ from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_add
 import pytest
 
 from curation.errors import AddressRefused, FetchError, InvalidInput
-from curation.netpolicy import METADATA_ADDRESSES, AddressPolicy, is_public, normalise_ip
+from curation.ingest.netpolicy import METADATA_ADDRESSES, AddressPolicy, is_public, normalise_ip
 
 STRICT = AddressPolicy()
 ALLOW_ALL = AddressPolicy.from_setting("0.0.0.0/0, ::/0")

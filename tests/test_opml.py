@@ -1,4 +1,4 @@
-"""OPML import/export (curation.opml) and the shipped default list (feeds.opml)."""
+"""OPML import/export (curation.ingest.opml) and the shipped default list (feeds.opml)."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ from urllib.parse import urlsplit
 import pytest
 from lxml import etree
 
-from curation import opml
 from curation.errors import InvalidInput, OPMLError
-from curation.opml import OPMLSource, export_opml, parse_opml, read_opml
+from curation.ingest import opml
+from curation.ingest.opml import OPMLSource, export_opml, parse_opml, read_opml
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_OPML = REPO_ROOT / "feeds.opml"

@@ -1,4 +1,4 @@
-"""curation.parse: formats, item-by-item robustness, dates, encodings and hostile documents."""
+"""curation.ingest.parse.feed: formats, item-by-item robustness, dates, encodings and hostile documents."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-import curation.parse as parse_mod
-from curation.entries import ParsedEntry, ParsedFeed
+import curation.ingest.parse.feed as parse_mod
 from curation.errors import ParseError
-from curation.parse import neutralise_dtd, parse_date, parse_feed
+from curation.ingest.parse.feed import neutralise_dtd, parse_date, parse_feed
+from curation.ingest.records import ParsedEntry, ParsedFeed
 
 NOW = datetime(2025, 1, 1, 12, 0, tzinfo=UTC)
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -733,7 +733,7 @@ def _resolve_html_by_search(html: str, base: str) -> str:
     those after a delimiter and followed by ``= "value"``, resolve the relative values."""
     import re
 
-    from curation.parse_common import _ATTR_VALUE, _SCHEME, resolve
+    from curation.ingest.parse.common import _ATTR_VALUE, _SCHEME, resolve
 
     fixes = []
     for name in ("href", "src", "poster"):
@@ -759,7 +759,7 @@ def test_resolve_html_agrees_with_a_plain_search() -> None:
     corpus's HTML it must change exactly what a plain search would."""
     import random
 
-    from curation.parse_common import resolve_html
+    from curation.ingest.parse.common import resolve_html
 
     rnd = random.Random(7)
     pieces = [
@@ -794,7 +794,7 @@ def test_fixed_width_rfc822_dates_read_like_the_general_rule() -> None:
     zones, shifted separators) the result must be the general rule's."""
     import random
 
-    from curation.parse import _rfc822, _rfc822_general
+    from curation.ingest.parse.feed import _rfc822, _rfc822_general
 
     rnd = random.Random(11)
     fixed_width = 0

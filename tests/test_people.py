@@ -8,9 +8,9 @@ import pytest
 from sqlalchemy import select
 
 from curation.errors import Conflict, InvalidInput, NotFound
-from curation.models import Person
-from curation.people import KeyCache, NewPerson, PeopleStore, PersonRecord, hash_key
-from curation.store import FeedWrite, Store
+from curation.people.store import KeyCache, NewPerson, PeopleStore, PersonRecord, hash_key
+from curation.storage.feeds import FeedWrite, Store
+from curation.storage.tables import Person
 from tests.test_store_helpers import clean_item
 
 

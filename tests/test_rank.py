@@ -19,8 +19,8 @@ from curation.rank import (
     rank_all,
     relevance,
 )
-from curation.rank_sparse import top_per_row
-from curation.rank_text import analyze, stem
+from curation.rank.sparse import top_per_row
+from curation.rank.text import analyze, stem
 
 NOW = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 # tiny corpora: keep every term, small pools, no floor unless a test sets one
@@ -496,7 +496,7 @@ def test_guards(model: CorpusModel) -> None:
 def test_similarities_built_per_block_give_the_same_digests(
     model: CorpusModel, monkeypatch
 ) -> None:
-    import curation.rank_select as rank_select
+    import curation.rank.select as rank_select
 
     people = [Person("a", (("hockey", 1.0),)), Person("b", (("space", 1.0), ("markets", 1.0)))]
     config = replace(CFG, diversity_lambda=0.5, people_chunk=1)

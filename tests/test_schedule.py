@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from curation.schedule import digest_due, local_day, next_poll, next_retry
+from curation.ingest.schedule import digest_due, local_day, next_poll, next_retry
 from curation.settings import Settings
 
 S = Settings(database_url="sqlite://", backoff_base_minutes=15, backoff_max_hours=24)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from curation.entries import CleanItem
+from curation.ingest.records import CleanItem
 
 
 def clean_item(

@@ -12,7 +12,7 @@ import sqlmodel
 from alembic import op
 
 
-import curation.models
+import curation.storage.tables
 
 revision: str = '0001'
 down_revision: str | None = None
@@ -34,10 +34,10 @@ def upgrade() -> None:
     sa.Column('last_modified', sa.Text(), nullable=True),
     sa.Column('last_error', sa.Text(), nullable=True),
     sa.Column('error_count', sa.Integer(), nullable=False),
-    sa.Column('last_fetched_at', curation.models.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('last_success_at', curation.models.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('next_attempt_at', curation.models.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('created_at', curation.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('last_fetched_at', curation.storage.tables.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('last_success_at', curation.storage.tables.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('next_attempt_at', curation.storage.tables.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', curation.storage.tables.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('url')
     )
@@ -54,9 +54,9 @@ def upgrade() -> None:
     sa.Column('content_html', sa.Text(), nullable=False),
     sa.Column('text', sa.Text(), nullable=False),
     sa.Column('author', sa.Text(), nullable=True),
-    sa.Column('published_at', curation.models.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('updated_at', curation.models.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('first_seen_at', curation.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('published_at', curation.storage.tables.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('updated_at', curation.storage.tables.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('first_seen_at', curation.storage.tables.UTCDateTime(timezone=True), nullable=False),
     sa.Column('content_hash', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.ForeignKeyConstraint(['origin_source_id'], ['source.id'], ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id'),
@@ -72,7 +72,7 @@ def upgrade() -> None:
     sa.Column('source_id', sa.Integer(), nullable=False),
     sa.Column('guid', sa.Text(), nullable=False),
     sa.Column('item_id', sa.Integer(), nullable=False),
-    sa.Column('first_seen_at', curation.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('first_seen_at', curation.storage.tables.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['item_id'], ['item.id'], ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['source_id'], ['source.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id'),

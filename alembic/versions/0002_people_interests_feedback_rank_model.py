@@ -12,7 +12,7 @@ import sqlmodel
 from alembic import op
 
 
-import curation.models  # noqa: F401
+import curation.storage.tables  # noqa: F401
 
 revision: str = '0002'
 down_revision: str | None = '0001'
@@ -31,14 +31,14 @@ def upgrade() -> None:
     sa.Column('digest_hour', sa.Integer(), nullable=False),
     sa.Column('email_digests', sa.Boolean(), nullable=False),
     sa.Column('api_key_hash', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
-    sa.Column('created_at', curation.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', curation.storage.tables.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('api_key_hash'),
     sa.UniqueConstraint('email')
     )
     op.create_table('rank_model',
     sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('created_at', curation.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', curation.storage.tables.UTCDateTime(timezone=True), nullable=False),
     sa.Column('item_count', sa.Integer(), nullable=False),
     sa.Column('max_item_id', sa.Integer(), nullable=False),
     sa.Column('blob', sa.LargeBinary(), nullable=False),
@@ -66,7 +66,7 @@ def upgrade() -> None:
     sa.Column('person_id', sa.Integer(), nullable=False),
     sa.Column('item_id', sa.Integer(), nullable=False),
     sa.Column('signal', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
-    sa.Column('created_at', curation.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', curation.storage.tables.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['item_id'], ['item.id'], ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['person_id'], ['person.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id'),

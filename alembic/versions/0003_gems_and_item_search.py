@@ -18,7 +18,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import curation.models
+import curation.storage.tables
 
 revision: str = "0003"
 down_revision: str | None = "0002"
@@ -46,7 +46,7 @@ SQLITE_DOWN = (
     "DROP TRIGGER IF EXISTS item_fts_ai",
     "DROP TABLE IF EXISTS item_fts",
 )
-# must stay identical to curation.items.PG_DOCUMENT, or the planner will not use the index
+# must stay identical to curation.storage.items.PG_DOCUMENT, or the planner will not use the index
 POSTGRES_UP = (
     "CREATE INDEX ix_item_fts ON item USING gin "
     "(to_tsvector('english'::regconfig, title || ' ' || text))",
@@ -62,7 +62,7 @@ def upgrade() -> None:
         sa.Column("curator_id", sa.Integer(), nullable=True),
         sa.Column("note", sa.Text(), nullable=False),
         sa.Column("audience", sa.Text(), nullable=False),
-        sa.Column("created_at", curation.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", curation.storage.tables.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(["curator_id"], ["person.id"], ondelete="SET NULL"),
         sa.ForeignKeyConstraint(["item_id"], ["item.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id"),

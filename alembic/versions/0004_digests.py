@@ -11,7 +11,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-import curation.models
+import curation.storage.tables
 
 revision: str = "0004"
 down_revision: str | None = "0003"
@@ -25,18 +25,18 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("person_id", sa.Integer(), nullable=False),
         sa.Column("day", sqlmodel.sql.sqltypes.AutoString(length=10), nullable=False),
-        sa.Column("window_start", curation.models.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("window_end", curation.models.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("created_at", curation.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("window_start", curation.storage.tables.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("window_end", curation.storage.tables.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", curation.storage.tables.UTCDateTime(timezone=True), nullable=False),
         sa.Column("item_count", sa.Integer(), nullable=False),
         sa.Column("payload", sa.Text(), nullable=False),
         sa.Column("email_status", sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
         sa.Column("email_attempts", sa.Integer(), nullable=False),
         sa.Column("email_error", sa.Text(), nullable=True),
         sa.Column(
-            "email_next_attempt_at", curation.models.UTCDateTime(timezone=True), nullable=True
+            "email_next_attempt_at", curation.storage.tables.UTCDateTime(timezone=True), nullable=True
         ),
-        sa.Column("email_sent_at", curation.models.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("email_sent_at", curation.storage.tables.UTCDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(["person_id"], ["person.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("person_id", "day", name="uq_digest_day"),

@@ -1,6 +1,6 @@
 """``/v1/me/digest``, ``/v1/me/digests/{date}`` and ``/v1/me/recommendations``.
 
-The digest is built and recorded by :class:`curation.digest.DigestService` on the first request
+The digest is built and recorded by :class:`~curation.digest.service.DigestService` on the first request
 of the person's local day and returned unchanged after; recommendations are the same ranking,
 live, recording nothing.
 """
@@ -19,9 +19,9 @@ from app.deps import Domain, DomainDep, Learner
 from app.digest_schemas import DigestOut, RecommendationPage, digest_out, recommendation_out
 from app.schemas import utc_instant
 from curation.errors import InvalidInput
-from curation.models import utcnow
-from curation.people import PersonRecord
-from curation.schedule import local_day
+from curation.ingest.schedule import local_day
+from curation.people.store import PersonRecord
+from curation.storage.tables import utcnow
 
 router = APIRouter(prefix="/v1/me", tags=["digest"])
 

@@ -23,7 +23,7 @@ from curation.mail.links import (
     unsubscribed_page,
 )
 from curation.mail.tokens import load_secret
-from curation.models import utcnow
+from curation.storage.tables import utcnow
 
 router = APIRouter(prefix="/v1/email", tags=["email"])
 

@@ -1,7 +1,7 @@
 """``/v1/items`` (curators): browse and search what ingest stored.
 
 Newest first, paged by an opaque cursor. ``since`` compares with when an item was first seen;
-``q`` is full-text search in which every word must appear (see :mod:`curation.items`).
+``q`` is full-text search in which every word must appear (see :mod:`curation.storage.items`).
 """
 
 from __future__ import annotations

@@ -16,8 +16,8 @@ from app import convert
 from app.deps import Curator, Domain, DomainDep
 from app.schemas import MAX_ID, ImportOut, IngestOut, SkippedOutline, SourceIn, SourceOut
 from curation.errors import AddressRefused, Conflict
-from curation.ingest import ingest_async
-from curation.opml import OPMLSource, export_opml, read_opml
+from curation.ingest.opml import OPMLSource, export_opml, read_opml
+from curation.ingest.pipeline import ingest_async
 
 router = APIRouter(tags=["sources"])
 SourceId = Annotated[int, Path(ge=1, le=MAX_ID)]

@@ -1,6 +1,6 @@
 """E-mail delivery of digests: rendering, signed links, transports and the exactly-once loop.
 
-- :mod:`curation.mail.render` turns a :class:`~curation.digest_view.DigestView` into a
+- :mod:`curation.mail.render` turns a :class:`~curation.digest.view.DigestView` into a
   multipart (text + HTML) message from the template files in ``templates/``.
 - :mod:`curation.mail.tokens` signs and checks the one-click links (feedback, unsubscribe).
 - :mod:`curation.mail.transport` sends messages: an outbox folder of ``.eml`` files by default,

@@ -34,14 +34,14 @@ from email.message import EmailMessage
 
 from sqlalchemy import Engine, and_, bindparam, exists, or_, select, update
 
-from curation.digest_view import DigestView
+from curation.digest.view import DigestView
 from curation.errors import CurationError
 from curation.mail.errors import TemporaryFailure, TransportUnavailable
 from curation.mail.render import Renderer, make_renderer
 from curation.mail.transport import Transport, transport_from_settings
-from curation.models import Digest, Person, utcnow
-from curation.people import PeopleStore, PersonRecord
+from curation.people.store import PeopleStore, PersonRecord
 from curation.settings import Settings
+from curation.storage.tables import Digest, Person, utcnow
 
 log = logging.getLogger(__name__)
 

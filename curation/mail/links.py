@@ -12,7 +12,7 @@ from datetime import datetime
 from curation.errors import CurationError
 from curation.mail.render import UNSUBSCRIBE_PATH, render_page
 from curation.mail.tokens import LinkClaim, verify
-from curation.people import PeopleStore
+from curation.people.store import PeopleStore
 
 FEEDBACK_ACTIONS = ("useful", "not_useful")
 _THANKS = {

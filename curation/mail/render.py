@@ -31,11 +31,11 @@ from urllib.parse import quote, urlsplit
 import css_inline
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from curation.digest_view import DigestView, EntryView
+from curation.digest.view import DigestView, EntryView
 from curation.errors import InvalidInput
 from curation.mail.errors import PermanentFailure
 from curation.mail.tokens import load_secret, sign
-from curation.people import PersonRecord
+from curation.people.store import PersonRecord
 from curation.settings import Settings
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"

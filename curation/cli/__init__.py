@@ -1,0 +1,1 @@
+"""The ``curation`` command line."""

@@ -1,0 +1,1 @@
+"""Digests: what a person gets each day."""

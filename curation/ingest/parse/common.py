@@ -1,0 +1,191 @@
+"""Text, URL and encoding helpers shared by the lxml fast path and the feedparser fallback.
+
+- URL resolution: :func:`resolve` (a reference against a base) and :func:`resolve_html` (quoted
+  ``href``/``src``/``poster`` values inside an HTML string);
+- markup text: :func:`html_to_plain` (rough text of a short HTML string such as a feed title)
+  and :data:`HTML_TYPES` (the content types whose values are HTML);
+- encoding detection: :func:`charset_override` (the encoding lxml must use instead of the
+  document's own) and :func:`decode_body` (bytes → text for the fallback), both from the BOM,
+  the XML declaration and the HTTP ``charset``.
+
+Used by :mod:`.fast` and :mod:`.fallback`; imports neither.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+from functools import lru_cache
+from html import unescape
+from urllib.parse import urljoin, urlsplit
+
+__all__ = [
+    "HTML_TYPES",
+    "charset_override",
+    "decode_body",
+    "html_to_plain",
+    "resolve",
+    "resolve_html",
+]
+
+HTML_TYPES = frozenset({"html", "text/html", "xhtml", "application/xhtml+xml"})
+
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:")
+_ATTR_VALUE = re.compile(r"""\s*=\s*(["'])([^"'<>]*)\1""")
+_TAG = re.compile(r"<[A-Za-z/!?][^>]*(?:>|$)")
+_NOT_TEXT = re.compile(r"<(script|style)\b.*?</\1\s*>|<!--.*?(?:-->|$)", re.IGNORECASE | re.DOTALL)
+_MAX_PLAIN = 100_000
+_CHARSET = re.compile(r"""charset\s*=\s*["']?([A-Za-z0-9._:\-]+)""", re.IGNORECASE)
+_XML_DECL_ENC = re.compile(rb"""^\s*<\?xml[^>]{0,200}?encoding\s*=\s*["']([A-Za-z0-9._:\-]+)["']""")
+_WIDE = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
+         (codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"),
+         (codecs.BOM_UTF16_BE, "utf-16"), (b"\x00\x00\x00<", "utf-32-be"),
+         (b"<\x00\x00\x00", "utf-32-le"), (b"\x00<\x00?", "utf-16-be"),
+         (b"<\x00?\x00", "utf-16-le"))  # fmt: skip
+
+
+# --------------------------------------------------------------------------- URLs and text
+
+
+def resolve(base: str | None, ref: str | None) -> str | None:
+    if not ref:
+        return None
+    if not base or _SCHEME.match(ref):
+        return ref
+    if ref[0] == "/" and ref[1:2] != "/" and "/." not in ref and (origin := _origin(base)):
+        return origin + ref  # the common root-relative case, without urljoin's cost
+    try:
+        return urljoin(base, ref)
+    except ValueError:
+        return ref
+
+
+@lru_cache(maxsize=256)
+def _origin(base: str) -> str | None:
+    try:
+        parts = urlsplit(base)
+    except ValueError:
+        return None
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else None
+
+
+_URL_ATTRIBUTES = ("href", "src", "poster")
+_ATTR_DELIMITERS = " \t\r\n\"'/"
+
+
+def resolve_html(html: str, base: str | None) -> str:
+    """Resolve relative ``href``/``src``/``poster`` attribute values (quoted) against ``base``."""
+    if not base:
+        return html
+    fixes = []
+    eq = html.find("=")
+    while eq >= 0:  # every attribute has one; text rarely does
+        end = eq
+        while end and html[end - 1].isspace():
+            end -= 1
+        for name in _URL_ATTRIBUTES:
+            start = end - len(name)
+            if (
+                start >= 0
+                and html[start:end].lower() == name
+                and (start == 0 or html[start - 1] in _ATTR_DELIMITERS)
+            ):
+                m = _ATTR_VALUE.match(html, end)
+                if m and not _SCHEME.match(m.group(2)):
+                    fixes.append((m.start(2), m.end(2), resolve(base, m.group(2).strip()) or ""))
+                break
+        eq = html.find("=", eq + 1)
+    if not fixes:
+        return html
+    out, last = [], 0
+    for start, end, value in fixes:  # in order of position, never overlapping
+        out += (html[last:start], value)
+        last = end
+    out.append(html[last:])
+    return "".join(out)
+
+
+def html_to_plain(value: str | None) -> str | None:
+    """Rough text of a short HTML string (feed titles): no scripts, styles, comments or tags."""
+    if not value:
+        return None
+    text = unescape(_TAG.sub("", _NOT_TEXT.sub("", value[:_MAX_PLAIN])))
+    return " ".join(text.split()) or None
+
+
+# --------------------------------------------------------------------------- encodings
+
+
+def _http_charset(content_type: str | None) -> str | None:
+    m = _CHARSET.search(content_type or "")
+    if m is None:
+        return None
+    try:
+        codecs.lookup(m.group(1))
+    except LookupError:
+        return None
+    return m.group(1)
+
+
+def _sniff_wide(body: bytes) -> str | None:
+    for prefix, codec in _WIDE:
+        if body.startswith(prefix):
+            return codec
+    return None
+
+
+def _same_codec(a: str, b: str) -> bool:
+    try:
+        return a.lower() == b.lower() or codecs.lookup(a).name == codecs.lookup(b).name
+    except LookupError:
+        return False
+
+
+def _declared(body: bytes) -> str:
+    """The declared encoding (UTF-8 if none). A UTF-16/32 declaration on bytes that are not
+    UTF-16/32 (no BOM, no wide ``<?``) contradicts itself and is read as UTF-8 instead."""
+    m = _XML_DECL_ENC.match(body)
+    name = m.group(1).decode("ascii") if m else "utf-8"
+    try:
+        wide = codecs.lookup(name).name.startswith(("utf-16", "utf-32"))
+    except LookupError:
+        return name
+    return "utf-8" if wide else name
+
+
+def _candidates(body: bytes, content_type: str | None) -> list[str]:
+    """Encodings to try, best first: BOM; valid UTF-8 as declared; HTTP charset; declaration."""
+    wide = _sniff_wide(body)
+    if wide:
+        return [wide]
+    declared = _declared(body)
+    http = _http_charset(content_type)
+    order = [declared, http] if _same_codec(declared, "utf-8") else [http, declared]
+    return [c for c in (*order, "utf-8", "windows-1252") if c]
+
+
+def charset_override(body: bytes, content_type: str | None) -> str | None:
+    """The encoding lxml must use instead of the document's own, or None to let it decide."""
+    if _sniff_wide(body):
+        return None
+    m = _XML_DECL_ENC.match(body)
+    own = m.group(1).decode("ascii") if m else "utf-8"  # what libxml2 would use by itself
+    http = _http_charset(content_type)
+    if _same_codec(own, _declared(body)) and (not http or _same_codec(http, own)):
+        return None
+    for codec in _candidates(body, content_type):
+        try:
+            body.decode(codec)
+        except (UnicodeDecodeError, LookupError):
+            continue
+        return None if _same_codec(codec, own) else codec
+    return None
+
+
+def decode_body(body: bytes, content_type: str | None) -> str:
+    for codec in _candidates(body, content_type):
+        try:
+            return body.decode(codec)
+        except (UnicodeDecodeError, LookupError):
+            continue
+    return body.decode("utf-8", "replace")

@@ -1,0 +1,1 @@
+"""People, their interests, mutes, feedback and API keys."""

@@ -1,0 +1,277 @@
+"""Database tables (SQLModel). Rows stay in :mod:`curation.storage`; other modules get dataclasses.
+
+- ``source``: a feed we poll, with its HTTP validators and its own health (status, last error,
+  error count, next attempt).
+- ``item``: one article, stored once however many feeds carry it (``dedupe_key`` is its
+  canonical URL, or a per-source key when it has no link). Only its origin source may update it.
+- ``item_source``: which feeds carried an item, under which GUID. ``(source_id, guid)`` is unique,
+  so two concurrent ingest runs cannot insert an entry twice, and a feed's GUIDs only ever
+  address its own entries.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    Column,
+    DateTime,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, SQLModel
+
+
+class UTCDateTime(TypeDecorator):
+    """Timezone-aware UTC datetimes on every backend (SQLite stores them naive)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:  # noqa: ANN001
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:  # noqa: ANN001
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _ts(nullable: bool = True, index: bool = False) -> Column:
+    return Column(UTCDateTime(), nullable=nullable, index=index)
+
+
+class Source(SQLModel, table=True):
+    __tablename__ = "source"
+
+    id: int | None = Field(default=None, primary_key=True)
+    url: str = Field(sa_column=Column(Text, nullable=False, unique=True))
+    title: str | None = Field(default=None, sa_column=Column(Text))
+    html_url: str | None = Field(default=None, sa_column=Column(Text))
+    category: str | None = Field(default=None, sa_column=Column(Text))
+    active: bool = Field(default=True)
+    # new | ok | not_modified | error | gone | refused
+    status: str = Field(default="new", max_length=20)
+    etag: str | None = Field(default=None, sa_column=Column(Text))
+    last_modified: str | None = Field(default=None, sa_column=Column(Text))
+    last_error: str | None = Field(default=None, sa_column=Column(Text))
+    error_count: int = Field(default=0)
+    last_fetched_at: datetime | None = Field(default=None, sa_column=_ts())
+    last_success_at: datetime | None = Field(default=None, sa_column=_ts())
+    next_attempt_at: datetime | None = Field(default=None, sa_column=_ts(index=True))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
+
+
+class Item(SQLModel, table=True):
+    __tablename__ = "item"
+    # no index on published_at: no query filters or sorts on it (lists go by id, windows by
+    # first_seen_at), and each index is paid on every insert (migration 0006 dropped it)
+
+    id: int | None = Field(default=None, primary_key=True)
+    dedupe_key: str = Field(sa_column=Column(Text, nullable=False, unique=True))
+    origin_source_id: int | None = Field(
+        default=None,
+        sa_column=Column(Integer, ForeignKey("source.id", ondelete="SET NULL"), index=True),
+    )
+    url: str | None = Field(default=None, sa_column=Column(Text))
+    title: str = Field(sa_column=Column(Text, nullable=False))
+    summary_html: str = Field(default="", sa_column=Column(Text, nullable=False))
+    content_html: str = Field(default="", sa_column=Column(Text, nullable=False))
+    text: str = Field(default="", sa_column=Column(Text, nullable=False))
+    author: str | None = Field(default=None, sa_column=Column(Text))
+    published_at: datetime | None = Field(default=None, sa_column=_ts())
+    updated_at: datetime | None = Field(default=None, sa_column=_ts())
+    first_seen_at: datetime = Field(default_factory=utcnow, sa_column=_ts(False, index=True))
+    content_hash: str = Field(max_length=64)
+
+
+class ItemSource(SQLModel, table=True):
+    __tablename__ = "item_source"
+    __table_args__ = (UniqueConstraint("source_id", "guid", name="uq_item_source_guid"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    source_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("source.id", ondelete="CASCADE"), nullable=False)
+    )
+    guid: str = Field(sa_column=Column(Text, nullable=False))
+    item_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("item.id", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
+    first_seen_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
+
+
+metadata = SQLModel.metadata
+
+
+# ---- people and what they told us ---------------------------------------------------------
+
+
+class Person(SQLModel, table=True):
+    """A learner, curator or admin. ``api_key_hash`` is a SHA-256 of the key (shown once)."""
+
+    __tablename__ = "person"
+
+    id: int | None = Field(default=None, primary_key=True)
+    email: str = Field(sa_column=Column(Text, nullable=False, unique=True))
+    name: str = Field(sa_column=Column(Text, nullable=False))
+    role: str = Field(default="learner", max_length=20)  # learner | curator | admin
+    timezone: str = Field(default="UTC", max_length=64)
+    digest_hour: int = Field(default=7)
+    email_digests: bool = Field(default=True)  # False once unsubscribed
+    api_key_hash: str | None = Field(default=None, max_length=64, unique=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
+
+
+class Interest(SQLModel, table=True):
+    __tablename__ = "interest"
+    __table_args__ = (UniqueConstraint("person_id", "phrase", name="uq_interest_phrase"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("person.id", ondelete="CASCADE"), nullable=False)
+    )
+    phrase: str = Field(sa_column=Column(Text, nullable=False))
+    weight: float = Field(default=1.0)
+
+
+class Mute(SQLModel, table=True):
+    __tablename__ = "mute"
+    __table_args__ = (UniqueConstraint("person_id", "phrase", name="uq_mute_phrase"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("person.id", ondelete="CASCADE"), nullable=False)
+    )
+    phrase: str = Field(sa_column=Column(Text, nullable=False))
+
+
+class Feedback(SQLModel, table=True):
+    """A person's reaction to an item: useful | not_useful | saved | opened (latest wins)."""
+
+    __tablename__ = "feedback"
+    __table_args__ = (
+        UniqueConstraint("person_id", "item_id", "signal", name="uq_feedback_signal"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("person.id", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
+    item_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("item.id", ondelete="CASCADE"), nullable=False)
+    )
+    signal: str = Field(max_length=20)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
+
+
+class RankModel(SQLModel, table=True):
+    """The fitted TF-IDF model of the recent item window (built in the batch step, reused)."""
+
+    __tablename__ = "rank_model"
+
+    id: int | None = Field(default=None, primary_key=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
+    item_count: int = Field(default=0)
+    max_item_id: int = Field(default=0)
+    blob: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+
+
+# ---- digests ------------------------------------------------------------------------------
+
+
+class Digest(SQLModel, table=True):
+    """One person's digest for one local date: built once, then the same content after.
+
+    ``payload`` is the rendered digest (JSON) so that the API and the e-mail show exactly what
+    was recorded. The e-mail fields track delivery: it is recorded before sending and marked
+    sent after, so a crash never sends twice or loses a digest.
+    """
+
+    __tablename__ = "digest"
+    __table_args__ = (UniqueConstraint("person_id", "day", name="uq_digest_day"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("person.id", ondelete="CASCADE"), nullable=False)
+    )
+    day: str = Field(max_length=10)  # YYYY-MM-DD in the person's time zone
+    window_start: datetime = Field(sa_column=_ts(nullable=False))
+    window_end: datetime = Field(sa_column=_ts(nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
+    item_count: int = Field(default=0)
+    payload: str = Field(sa_column=Column(Text, nullable=False))
+    # pending | sending | sent | empty | failed
+    email_status: str = Field(default="pending", max_length=20)
+    email_attempts: int = Field(default=0)
+    email_error: str | None = Field(default=None, sa_column=Column(Text))
+    email_next_attempt_at: datetime | None = Field(default=None, sa_column=_ts())
+    email_sent_at: datetime | None = Field(default=None, sa_column=_ts())
+
+
+class DigestItem(SQLModel, table=True):
+    """An item delivered to a person. ``(person_id, item_id)`` is unique: never twice."""
+
+    __tablename__ = "digest_item"
+    __table_args__ = (UniqueConstraint("person_id", "item_id", name="uq_digest_item_once"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    digest_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("digest.id", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
+    person_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("person.id", ondelete="CASCADE"), nullable=False)
+    )
+    item_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("item.id", ondelete="CASCADE"), nullable=False)
+    )
+    section: str = Field(max_length=20)  # for_you | gems
+    position: int = Field(default=0)
+    score: float = Field(default=0.0)
+
+
+# ---- curators' gems -----------------------------------------------------------------------
+
+
+class Gem(SQLModel, table=True):
+    """A curator's pick: an item, a note and who it is for. One per (item, curator).
+
+    ``audience`` is a JSON list of interest phrases; the curator may be deleted (SET NULL).
+    """
+
+    __tablename__ = "gem"
+    __table_args__ = (UniqueConstraint("item_id", "curator_id", name="uq_gem_item_curator"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    item_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("item.id", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
+    curator_id: int | None = Field(
+        default=None,
+        sa_column=Column(Integer, ForeignKey("person.id", ondelete="SET NULL"), index=True),
+    )
+    note: str = Field(default="", sa_column=Column(Text, nullable=False))
+    audience: str = Field(default="[]", sa_column=Column(Text, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(False, index=True))
