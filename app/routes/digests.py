@@ -1,8 +1,8 @@
 """``/v1/me/digest``, ``/v1/me/digests/{date}`` and ``/v1/me/recommendations``.
 
-The digest is built and recorded by :class:`~curation.digest.service.DigestService` on the first request
-of the person's local day and returned unchanged after; recommendations are the same ranking,
-live, recording nothing.
+The digest is built and recorded by :class:`~curation.digest.service.DigestService` on the
+first request of the person's local day and returned unchanged after; recommendations are
+the same ranking, live, recording nothing.
 """
 
 from __future__ import annotations

@@ -33,6 +33,8 @@ import nh3
 from lxml import etree
 
 from curation.ingest.records import CleanItem, ParsedEntry
+from curation.textrules import DROPPED_RE as _CONTROL_RE
+from curation.textrules import strip_controls as _strip_controls
 
 __all__ = [
     "ALLOWED_ATTRIBUTES",
@@ -47,31 +49,6 @@ __all__ = [
     "html_to_text",
     "sanitize_html",
 ]
-
-# --------------------------------------------------------------------------------------------
-# Control characters
-# --------------------------------------------------------------------------------------------
-
-# C0 controls except TAB, LF (and CR / FF / VT, which become whitespace first), DEL, C1 controls,
-# lone surrogates (a JSON feed can carry "\ud800"; PostgreSQL and the Rust sanitiser reject
-# them) and the byte-order mark.
-_CONTROL_RE = re.compile("[\x00-\x08\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufeff]")
-_SPACE_CONTROLS = str.maketrans({"\r": "\n", "\x0b": " ", "\x0c": " "})
-
-
-_ASCII_CONTROLS = bytes([*range(0x00, 0x09), *range(0x0B, 0x20), 0x7F])
-
-
-def _strip_controls(value: str) -> str:
-    """Drop NUL and C0/C1 controls; CR/CRLF become LF, VT/FF become spaces; TAB and LF stay."""
-    if value.isascii():  # the common case: one C-level pass instead of a regex scan
-        raw = value.encode("ascii")
-        if len(raw.translate(None, _ASCII_CONTROLS)) == len(raw):
-            return value
-    if "\r" in value or "\x0b" in value or "\x0c" in value:
-        value = value.replace("\r\n", "\n").translate(_SPACE_CONTROLS)
-    return _CONTROL_RE.sub("", value)
-
 
 # --------------------------------------------------------------------------------------------
 # Parse-cost guard

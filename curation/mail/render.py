@@ -37,14 +37,13 @@ from curation.mail.errors import PermanentFailure
 from curation.mail.tokens import load_secret, sign
 from curation.people.store import PersonRecord
 from curation.settings import Settings
+from curation.textrules import one_line
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 DEFAULT_FROM = "curation <digest@localhost>"
 FEEDBACK_PATH = "/v1/email/feedback"
 UNSUBSCRIBE_PATH = "/v1/email/unsubscribe"
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-# C0 and C1 control characters, DEL, and the Unicode line and paragraph separators
-_BREAKS = dict.fromkeys([*range(0x20), *range(0x7F, 0xA0), 0x2028, 0x2029], " ")
 MAX_NAME_CHARS = 120
 _PRINTABLE = re.compile(r"[\x20-\x7e]{1,900}")
 _HEADER_POLICY = policy.SMTP.clone(max_line_length=998)
@@ -72,13 +71,6 @@ class _Section:
 
 
 # ---- plain text helpers ------------------------------------------------------------------------
-
-
-def one_line(value: str | None) -> str:
-    """``value`` on one line: control characters and line breaks become spaces, runs collapse."""
-    if not value:
-        return ""
-    return " ".join(value.translate(_BREAKS).split())
 
 
 def header_text(value: str | None, limit: int = MAX_NAME_CHARS) -> str:

@@ -24,6 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from curation.errors import Conflict, InvalidInput, NotFound
 from curation.storage.engine import param_marker
 from curation.storage.tables import Feedback, Interest, Item, Mute, Person, utcnow
+from curation.textrules import has_control
 
 P = Person.__table__
 INT = Interest.__table__
@@ -78,13 +79,10 @@ def new_api_key() -> str:
     return KEY_PREFIX + secrets.token_urlsafe(32)
 
 
-_CONTROLS = frozenset(chr(c) for c in (*range(0x20), *range(0x7F, 0xA0)))
-
-
 def clean_phrase(phrase: str) -> str:
-    value = " ".join(str(phrase).split())
-    if any(ch in _CONTROLS or "\ud800" <= ch <= "\udfff" for ch in value):
+    if has_control(str(phrase)):
         raise InvalidInput("a phrase cannot contain control characters")
+    value = " ".join(str(phrase).split())
     if not value:
         raise InvalidInput("an interest or mute phrase cannot be empty")
     if len(value) > MAX_PHRASE_CHARS:
