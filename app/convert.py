@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from app import schemas
+from curation.ingest.discover import FoundFeed
+from curation.ingest.netpolicy import mask_credentials
 from curation.ingest.pipeline import IngestSummary
-from curation.people.store import PersonRecord
-from curation.storage.feeds import SourceRecord
+from curation.people.records import PersonRecord
 from curation.storage.gems import GemRecord
 from curation.storage.items import ItemRecord
+from curation.storage.sources import SourceRecord
 
 
 def person(record: PersonRecord) -> schemas.PersonOut:
@@ -25,8 +27,32 @@ def person(record: PersonRecord) -> schemas.PersonOut:
     )
 
 
+def _masked(text: str | None) -> str | None:
+    return mask_credentials(text) if text else text
+
+
 def source(record: SourceRecord) -> schemas.SourceOut:
-    return schemas.SourceOut.model_validate(record, from_attributes=True)
+    """A source as the API shows it: credentials in its URLs (and in its last error) masked."""
+    out = schemas.SourceOut.model_validate(record, from_attributes=True)
+    return out.model_copy(
+        update={
+            "url": mask_credentials(record.url),
+            "html_url": _masked(record.html_url),
+            "last_error": _masked(record.last_error),
+        }
+    )
+
+
+def source_added(record: SourceRecord, check: FoundFeed | None) -> schemas.SourceAdded:
+    found = None
+    if check is not None:
+        found = schemas.FeedCheckOut(
+            format=check.version,
+            entries=check.entries,
+            found_on=_masked(check.page_url),
+            other_feeds=[mask_credentials(url) for url in check.others],
+        )
+    return schemas.SourceAdded(**source(record).model_dump(), check=found)
 
 
 def item(record: ItemRecord) -> schemas.ItemOut:
@@ -63,6 +89,9 @@ def ingest_summary(summary: IngestSummary) -> schemas.IngestOut:
         updated_items=summary.updated_items,
         elapsed_seconds=round(summary.elapsed, 3),
         outcomes=[
-            schemas.OutcomeOut.model_validate(o, from_attributes=True) for o in summary.outcomes
+            schemas.OutcomeOut.model_validate(o, from_attributes=True).model_copy(
+                update={"url": mask_credentials(o.url), "error": _masked(o.error)}
+            )
+            for o in summary.outcomes
         ],
     )

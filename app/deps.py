@@ -20,80 +20,44 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 
-from curation.digest.service import DigestService
-from curation.errors import CurationError
+from curation.errors import Forbidden, Unauthenticated
 from curation.ingest.netpolicy import AddressPolicy
-from curation.people.store import ROLES, KeyCache, PeopleStore, PersonRecord
+from curation.people.records import PersonRecord
+from curation.services import Curation, make_curation
 from curation.settings import Settings
-from curation.storage.engine import make_engine
-from curation.storage.feeds import Store
-from curation.storage.gems import GemStore
-from curation.storage.items import ItemQueries
+from curation.vocab import Role
 
-RANK = {role: rank for rank, role in enumerate(ROLES)}
+RANK = {role.value: role.rank for role in Role}
 
 
-class Unauthenticated(CurationError):
-    status = 401
-    title = "Unauthorized"
-    headers = {"WWW-Authenticate": "Bearer"}
-
-
-class Forbidden(CurationError):
-    status = 403
-    title = "Forbidden"
-
-
-@dataclass(frozen=True, slots=True)
-class Domain:
-    settings: Settings
-    engine: Engine
-    store: Store
-    people: PeopleStore
-    items: ItemQueries
-    gems: GemStore
-    digests: DigestService  # one per app: its recommender caches the fitted model
-    policy: AddressPolicy
+Domain = Curation
 
 
 class DomainProvider:
-    """Builds the :class:`Domain` once, on first use, from the app's settings."""
+    """Builds the services once, on first use, from the app's settings (:func:`make_curation`)."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.policy = AddressPolicy.from_setting(settings.fetch_allow_hosts)  # fail fast
+        AddressPolicy.from_setting(settings.fetch_allow_hosts)  # fail fast on a bad setting
         self._lock = threading.Lock()
-        self._domain: Domain | None = None
+        self._domain: Curation | None = None
 
-    def get(self) -> Domain:
+    def get(self) -> Curation:
         with self._lock:
             if self._domain is None:
-                engine = make_engine(self.settings.database_url)
-                ttl = self.settings.api_auth_cache_seconds
-                self._domain = Domain(
-                    settings=self.settings,
-                    engine=engine,
-                    store=Store(engine),
-                    people=PeopleStore(engine, key_cache=KeyCache(ttl) if ttl > 0 else None),
-                    items=ItemQueries(engine),
-                    gems=GemStore(engine),
-                    digests=DigestService(engine, self.settings),
-                    policy=self.policy,
-                )
+                self._domain = make_curation(self.settings)
             return self._domain
 
     def close(self) -> None:
         with self._lock:
             if self._domain is not None:
-                self._domain.engine.dispose()
+                self._domain.close()
                 self._domain = None
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
@@ -42,7 +43,33 @@ class SectionOut(BaseModel):
 
 class DigestOut(BaseModel):
     date: str = Field(description="The person's local date, YYYY-MM-DD.")
+    status: Literal["recorded", "preview"] = Field(
+        description=(
+            "`recorded`: the day's digest, built at the person's digest hour (or on the first"
+            " request after it) and the same on every later request, except that an empty day"
+            " is filled when new items arrive. `preview`: asked before the digest hour; what"
+            " the digest would hold now, recorded nowhere (items shown here may still change)."
+        )
+    )
+    ready_at: datetime | None = Field(
+        description="For a preview: when the day's digest will be recorded."
+    )
+    note: str | None = Field(
+        description="Why it is empty when the reason is not a quiet day (no model yet…)."
+    )
     sections: list[SectionOut]
+
+
+class DigestSummaryOut(BaseModel):
+    date: str
+    items: int
+    window_start: datetime
+    window_end: datetime
+
+
+class DigestHistory(BaseModel):
+    digests: list[DigestSummaryOut]
+    next_cursor: str | None = Field(description="Pass as `before` for older digests.")
 
 
 class RecommendationOut(BaseModel):
@@ -52,7 +79,10 @@ class RecommendationOut(BaseModel):
 
 
 class RecommendationPage(BaseModel):
-    items: list[RecommendationOut]
+    items: list[RecommendationOut] = Field(description="Best first.")
+    note: str | None = Field(
+        description="Why the list is empty when the reason is not a quiet day (no model yet…)."
+    )
 
 
 def _item(view: ItemView) -> DigestItemOut:
@@ -83,6 +113,9 @@ def _entry(entry: EntryView) -> EntryOut:
 def digest_out(view: DigestView) -> DigestOut:
     return DigestOut(
         date=view.date,
+        status=view.status,  # type: ignore[arg-type]
+        ready_at=view.ready_at,
+        note=view.note,
         sections=[
             SectionOut(key=s.key, title=s.title, items=[_entry(e) for e in s.items])
             for s in view.sections

@@ -12,11 +12,13 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 
 from app import problems
+from app.caches import RecordedDigests
 from app.deps import DomainProvider
 from app.middleware import BodyLimit, RequestMetrics
-from app.routes import digests, email_links, gems, items, me, ops, people, sources
+from app.routes import digests, email_links, gems, home, items, me, ops, people, sources
 from app.schemas import Problem
 from curation import __version__
 from curation.metrics import ServiceMetrics
@@ -43,7 +45,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         yield
         domain.close()
 
-    application = FastAPI(
+    # the docs pages load Swagger UI and ReDoc from the installed fastapi-offline package,
+    # never from a CDN, so /docs works on a machine with no outside network
+    application = FastAPIOffline(
+        static_url="/static/docs",
         title="curation",
         version=__version__,
         description="Personal, explained daily digests from the feeds people follow at work.",
@@ -53,8 +58,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     application.state.domain = domain
     application.state.metrics = ServiceMetrics()
     application.state.ingest_lock = asyncio.Lock()
+    application.state.recorded_digests = RecordedDigests()
     problems.install(application)
 
+    application.include_router(home.router)
     application.include_router(ops.router)
     application.include_router(email_links.router)  # e-mail links: HTML, token auth
     for module in (people, me, digests, sources, items, gems):

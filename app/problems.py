@@ -1,6 +1,7 @@
 """One mapping from errors to ``application/problem+json`` (RFC 9457), for the whole API.
 
-- the domain's error tree (:class:`curation.errors.CurationError`): its status, title, detail;
+- the domain's error tree (:class:`curation.errors.CurationError`): a status and a title per
+  class (:data:`STATUS`, the nearest class wins), and the error's own detail;
 - request validation: 422 naming each invalid field (``body.interests.0.weight``…);
 - routing errors (unknown path 404, wrong method 405);
 - anything unexpected: a 500 that says nothing about internals (the traceback is logged).
@@ -21,10 +22,52 @@ from starlette.exceptions import HTTPException
 from starlette.routing import Match
 from starlette.types import Send
 
-from curation.errors import CurationError
+from curation.errors import (
+    AddressRefused,
+    Conflict,
+    CurationError,
+    FeedCheckFailed,
+    FetchError,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    OPMLError,
+    ParseError,
+    Unauthenticated,
+)
+from curation.mail.errors import DeliveryFailed, ExpiredLink, InvalidLink
 
 PROBLEM = "application/problem+json"
 log = logging.getLogger(__name__)
+
+#: status and title of each domain error class; an error takes its nearest class's entry
+STATUS: dict[type[CurationError], tuple[int, str]] = {
+    CurationError: (500, "Internal error"),
+    Unauthenticated: (401, "Unauthorized"),
+    Forbidden: (403, "Forbidden"),
+    InvalidInput: (422, "Invalid input"),
+    OPMLError: (422, "Invalid OPML"),
+    FeedCheckFailed: (422, "Not a usable feed"),
+    InvalidLink: (400, "Invalid link"),
+    ExpiredLink: (400, "Expired link"),
+    NotFound: (404, "Not found"),
+    Conflict: (409, "Conflict"),
+    FetchError: (502, "Fetch failed"),
+    AddressRefused: (422, "Address refused"),
+    ParseError: (422, "Not a feed"),
+    DeliveryFailed: (502, "Delivery failed"),
+}
+#: extra headers per status
+_HEADERS = {401: {"WWW-Authenticate": "Bearer"}}
+
+
+def status_of(exc: CurationError) -> tuple[int, str]:
+    """The HTTP status and title for a domain error."""
+    for cls in type(exc).__mro__:
+        found = STATUS.get(cls)
+        if found is not None:
+            return found
+    return STATUS[CurationError]
 
 
 def _body(status: int, title: str, detail: str, **extra: object) -> dict[str, object]:
@@ -70,6 +113,14 @@ def _phrase(status: int) -> str:
         return "Error"
 
 
+# what each request pattern means, in words (a client should never read a regex)
+_PATTERN_WORDS = {
+    r"\S": "must not be blank",
+    r"^\d{4}-\d{2}-\d{2}$": "must be a date written YYYY-MM-DD",
+    r"^[^@\s]+@[^@\s]+$": "must be an e-mail address like name@example.org",
+}
+
+
 def _field(loc: tuple) -> str:
     return ".".join(str(part) for part in loc)
 
@@ -79,6 +130,9 @@ def validation_errors(exc: RequestValidationError) -> list[dict[str, str]]:
     for error in exc.errors():
         loc = tuple(error.get("loc", ()))
         message = str(error.get("msg", "invalid")).removeprefix("Value error, ")
+        if error.get("type") == "string_pattern_mismatch":  # say what, not the regex
+            pattern = (error.get("ctx") or {}).get("pattern", "")
+            message = _PATTERN_WORDS.get(pattern, "does not have the expected form")
         if error.get("type") == "json_invalid":
             position = loc[1] if len(loc) > 1 else "?"
             reason = (error.get("ctx") or {}).get("error", "")
@@ -100,7 +154,8 @@ def _allowed_methods(request: Request) -> list[str]:
 def install(app: FastAPI) -> None:
     @app.exception_handler(CurationError)
     async def _domain(_: Request, exc: CurationError) -> JSONResponse:
-        return problem(exc.status, exc.title, exc.detail, getattr(exc, "headers", None))
+        status, title = status_of(exc)
+        return problem(status, title, exc.detail, _HEADERS.get(status))
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:

@@ -196,16 +196,40 @@ class FeedbackOut(BaseModel):
 
 
 class SourceIn(Strict):
-    url: Url
-    title: Annotated[Line, Field(max_length=500)] | None = None
+    url: Url = Field(
+        description="A feed, or a web page that links to one (its first working feed is added)."
+    )
+    title: Annotated[Line, Field(max_length=500)] | None = Field(
+        default=None, description="Default: the feed's own title."
+    )
     category: Annotated[Line, Field(max_length=500)] | None = Field(
         default=None, description="Slash-separated path, e.g. Technology/Python."
     )
 
 
+class SourcePatch(Patch):
+    """Rename, recategorise, pause (``active: false``) or resume a source."""
+
+    title: Annotated[Line, Field(max_length=500)] | None = Field(
+        default=None,
+        description="An empty title clears it: the source takes its feed's at the next fetch.",
+        json_schema_extra=_without_null,
+    )
+    category: Annotated[Line, Field(max_length=500)] | None = Field(
+        default=None,
+        description="Slash-separated path; an empty one clears it.",
+        json_schema_extra=_without_null,
+    )
+    active: bool | None = Field(
+        default=None,
+        description="false pauses the source (never polled); true resumes it (due now).",
+        json_schema_extra=_without_null,
+    )
+
+
 class SourceOut(BaseModel):
     id: int
-    url: str
+    url: str = Field(description="Credentials in the URL are masked: https://user:***@host/.")
     title: str | None
     html_url: str | None
     category: str | None
@@ -216,6 +240,26 @@ class SourceOut(BaseModel):
     last_fetched_at: datetime | None
     next_attempt_at: datetime | None
     item_count: int
+
+
+class FeedCheckOut(BaseModel):
+    """What the check of a new source found."""
+
+    format: str = Field(description="rss20, atom10, json11 …")
+    entries: int
+    found_on: str | None = Field(
+        description="The web page the feed was found on; null when the URL given was the feed."
+    )
+    other_feeds: list[str] = Field(description="The page's other feed links, not added.")
+
+
+class SourceAdded(SourceOut):
+    check: FeedCheckOut | None = Field(description="Null when added with check=false.")
+
+
+class SourcePage(BaseModel):
+    items: list[SourceOut]
+    next_cursor: str | None
 
 
 class SkippedOutline(BaseModel):

@@ -35,11 +35,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from curation.ingest.records import CleanItem  # noqa: E402
-from curation.people.store import NewPerson, PeopleStore  # noqa: E402
-from curation.rank.recommender import refresh_model  # noqa: E402
+from curation.people.records import NewPerson
+from curation.services import make_curation  # noqa: E402
 from curation.settings import Settings  # noqa: E402
 from curation.storage.engine import make_engine, upgrade  # noqa: E402
 from curation.storage.feeds import FeedWrite, Store  # noqa: E402
+from curation.storage.people import PeopleStore
 
 WORDS = [
     *"learning team manager skills data python feedback coaching onboarding research".split(),
@@ -79,7 +80,7 @@ def seed(url: str, n_items: int) -> str:
             )
         store.save_feeds([FeedWrite(s, items)], now=now, next_attempt_at=now)
     settings = Settings(database_url=url)
-    refresh_model(engine, settings)
+    make_curation(settings, engine=engine).refit()
     _, key = PeopleStore(engine).create(
         NewPerson(
             email="bench@example.org",

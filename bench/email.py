@@ -43,7 +43,7 @@ from curation.digest.view import (  # noqa: E402
 )
 from curation.mail.render import render_digest  # noqa: E402
 from curation.mail.transport import SMTPTransport, message_bytes  # noqa: E402
-from curation.people.store import PersonRecord  # noqa: E402
+from curation.people.records import PersonRecord
 
 NOW = datetime(2026, 11, 2, 7, tzinfo=UTC)
 SECRET = "bench-secret-key-0123456789abcdef"
@@ -239,7 +239,7 @@ class DeliverLoop:
         with SMTPTransport(f"smtp://127.0.0.1:{port}", sender=SENDER, timeout=30) as transport:
             t0 = time.perf_counter()
             report = deliver_pending(
-                self.engine, transport, settings=self.settings, now=NOW, render=render
+                self.engine, self.settings, transport=transport, now=NOW, render=render
             )
             return time.perf_counter() - t0, report.sent
 

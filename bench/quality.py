@@ -47,7 +47,7 @@ from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfVectorizer 
 from curation.rank import (  # noqa: E402
     CorpusModel,
     ItemText,
-    Person,
+    PersonQuery,
     RankConfig,
     build_profiles,
     rank_all,
@@ -176,7 +176,7 @@ def evaluate(name: str, config: RankConfig, seeds: int, verbose: bool) -> dict:
         [ItemText(d.id, d.title, d.body, source_of(d.id), None) for d in docs], config
     )
     fit_s = time.perf_counter() - t0
-    people = [Person(f"topic:{t}", ((q, 1.0),)) for t, q in zip(topics, queries, strict=True)]
+    people = [PersonQuery(f"topic:{t}", ((q, 1.0),)) for t, q in zip(topics, queries, strict=True)]
     t0 = time.perf_counter()
     profiles = build_profiles(model, people, config)
     ours = relevance(model, profiles, test_ids)
@@ -244,11 +244,11 @@ def simulate_feedback(
     day1 = [d.id for d, m in zip(test, day1_mask, strict=True) if m]
     day2_idx = np.flatnonzero(~day1_mask)
     day2 = [test[i].id for i in day2_idx]
-    twins = [Person(f"twin:{t}", ((q, 1.0),)) for t, q in zip(topics, queries, strict=True)]
+    twins = [PersonQuery(f"twin:{t}", ((q, 1.0),)) for t, q in zip(topics, queries, strict=True)]
     read = rank_all(model, twins, NOW, config, limit=10, item_ids=day1)
     label = {d.id: d.topics for d in test}
     judged = [
-        Person(
+        PersonQuery(
             f"reader:{t}",
             ((q, 1.0),),
             feedback=tuple((r.item_id, 1 if t in label[r.item_id] else -1) for r in read[twin.id]),

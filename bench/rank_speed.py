@@ -37,7 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
 sys.path.insert(0, str(ROOT))
 
-from curation.rank import CorpusModel, ItemText, Person, RankConfig, build_profiles, rank_all  # noqa: E402
+from curation.rank import CorpusModel, ItemText, PersonQuery, RankConfig, build_profiles, rank_all  # noqa: E402
 from curation.rank.explain import MIN_SHARE  # noqa: E402
 from curation.rank.profile import FEEDBACK_OWNER, Profiles  # noqa: E402
 from curation.rank.types import Ranked  # noqa: E402
@@ -100,7 +100,7 @@ def load_items(n_new: int, seed: int) -> tuple[list[ItemText], list[ItemText]]:
     return window, new
 
 
-def make_people(model: CorpusModel, n: int, seed: int) -> list[Person]:
+def make_people(model: CorpusModel, n: int, seed: int) -> list[PersonQuery]:
     rng = np.random.default_rng(seed)
     df = np.bincount(model.matrix.indices, minlength=len(model.terms)).astype(np.float64)
     single = np.flatnonzero(~model.is_pair & (df >= 5))
@@ -126,11 +126,11 @@ def make_people(model: CorpusModel, n: int, seed: int) -> list[Person]:
                 for j in rng.choice(len(ids), 5, replace=False)
             )
         audiences = tuple(" ".join(p.lower().split()) for p, _ in interests)
-        people.append(Person(f"person-{k}", tuple(interests), mutes, feedback, audiences))
+        people.append(PersonQuery(f"person-{k}", tuple(interests), mutes, feedback, audiences))
     return people
 
 
-def add_gems(new: list[ItemText], people: list[Person], seed: int) -> list[ItemText]:
+def add_gems(new: list[ItemText], people: list[PersonQuery], seed: int) -> list[ItemText]:
     rng = np.random.default_rng(seed)
     out = []
     for item in new:
@@ -246,7 +246,7 @@ def naive_digests(
     return out
 
 
-def naive_profiles(model: CorpusModel, people: list[Person], config: RankConfig) -> None:
+def naive_profiles(model: CorpusModel, people: list[PersonQuery], config: RankConfig) -> None:
     """Profiles one person at a time (no sharing of phrases between people)."""
     for person in people:
         build_profiles(model, [person], config)

@@ -1,7 +1,8 @@
 """The one error tree: every error the domain raises derives from :class:`CurationError`.
 
-Each error carries the id of the thing it is about (when there is one) so the HTTP edge can map
-it to ``application/problem+json`` in one place and the CLI can print it plainly.
+Each error carries the id of the thing it is about (when there is one). Errors say what went
+wrong, never how to answer it: the HTTP edge maps each class to a status and a title in one place
+(``app/problems.py``) and the CLI prints the detail plainly.
 """
 
 from __future__ import annotations
@@ -10,35 +11,34 @@ from __future__ import annotations
 class CurationError(Exception):
     """Root of every error the domain raises on purpose."""
 
-    status = 500
-    title = "Internal error"
-
     def __init__(self, detail: str, *, resource_id: object | None = None) -> None:
         super().__init__(detail)
         self.detail = detail
         self.resource_id = resource_id
 
 
+class Unauthenticated(CurationError):
+    """No credentials, or not valid ones."""
+
+
+class Forbidden(CurationError):
+    """The caller is known but may not do this (a role too low, someone else's resource)."""
+
+
 class InvalidInput(CurationError):
-    status = 422
-    title = "Invalid input"
+    """A value the caller gave is not acceptable; the detail says which and why."""
 
 
 class NotFound(CurationError):
-    status = 404
-    title = "Not found"
+    """The thing asked for does not exist (or no longer does)."""
 
 
 class Conflict(CurationError):
-    status = 409
-    title = "Conflict"
+    """The change clashes with what exists (a duplicate, a run already going)."""
 
 
 class FetchError(CurationError):
     """A feed could not be fetched (network, HTTP status, limits)."""
-
-    status = 502
-    title = "Fetch failed"
 
     def __init__(
         self, detail: str, *, resource_id: object | None = None, permanent: bool = False
@@ -50,16 +50,15 @@ class FetchError(CurationError):
 class AddressRefused(FetchError):
     """The URL resolves to an address our outbound policy refuses (SSRF guard)."""
 
-    status = 422
-    title = "Address refused"
-
 
 class ParseError(CurationError):
     """A document is not a feed we can read at all."""
 
-    status = 422
-    title = "Not a feed"
-
 
 class OPMLError(InvalidInput):
-    title = "Invalid OPML"
+    """An OPML document we cannot read."""
+
+
+class FeedCheckFailed(InvalidInput):
+    """A URL given as a new source does not lead to a feed: it cannot be fetched, is not a feed,
+    or is a web page without a working feed link (the detail says which)."""

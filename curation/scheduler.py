@@ -1,9 +1,9 @@
-"""``curation run``: the whole service in one process, on the embedded default.
+"""The scheduler: the periodic work of the embedded default, one tick at a time.
 
-Migrates the database, imports ``feeds.opml`` when there are no sources yet, serves the API
-with uvicorn, and runs the scheduler beside it: every tick it ingests the sources that are
-due, refits the ranking model when new items arrived, then builds and sends the digests that
-are due at each person's local hour. Each job's failure is logged and the next tick tries again.
+Every tick ingests the sources that are due, refits the ranking model when new items arrived,
+then builds and sends the digests that are due at each person's local hour. A failing job is
+logged and the next tick tries again. ``curation run`` (:mod:`curation.cli.serve`) runs it
+beside the API; :func:`prepare` readies an empty database first.
 """
 
 from __future__ import annotations
@@ -14,11 +14,10 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-from curation.ingest.opml import read_opml
 from curation.ingest.pipeline import ingest_async
+from curation.services import Curation
 from curation.settings import Settings
-from curation.storage.engine import make_engine, upgrade
-from curation.storage.feeds import Store
+from curation.storage.engine import upgrade
 
 log = logging.getLogger(__name__)
 
@@ -33,58 +32,47 @@ class TickReport:
     emails_sent: int
 
 
-def prepare(settings: Settings, opml: Path | None = DEFAULT_OPML) -> Store:
+def default_sources(settings: Settings) -> Path | None:
+    """The OPML file ``CURATION_DEFAULT_SOURCES`` names (None for ``-``)."""
+    value = settings.default_sources.strip()
+    if value == "-":
+        return None
+    return Path(value) if value else DEFAULT_OPML
+
+
+def prepare(curation: Curation) -> None:
     """Migrate, and import the default sources into an empty database."""
-    upgrade(settings.database_url)
-    store = Store(make_engine(settings.database_url))
-    if opml is not None and opml.exists() and not store.list_sources():
-        added, _ = store.import_sources(read_opml(opml.read_bytes()).sources)
-        log.info("imported %d default sources from %s", added, opml)
-    return store
+    upgrade(curation.settings.database_url)
+    opml = default_sources(curation.settings)
+    if opml is not None and opml.exists() and not curation.store.list_sources():
+        report = curation.sources.import_opml(opml.read_bytes())
+        log.info("default sources from %s: %s", opml, report.line())
 
 
-async def tick(store: Store, settings: Settings) -> TickReport:
+async def tick(curation: Curation) -> TickReport:
     """One round of scheduled work: ingest what is due, refit, build and send due digests."""
-    summary = await ingest_async(store, settings)
-    line = summary.line() if summary.outcomes else None
-    if line:
-        log.info("ingest: %s", line)
+    # the plain cycle: the tick refits on any news itself (a full refit keeps weights current)
+    summary = await ingest_async(curation.store, curation.settings)
+    line = summary.line() if summary.outcomes else None  # the cycle logged it
     refit = False
     built = sent = 0
     try:
-        from curation.jobs import deliver_due_digests, refresh_rank_model
-
         if summary.new_items:
-            refit = await asyncio.to_thread(refresh_rank_model, store.engine, settings)
-        built, sent = await asyncio.to_thread(deliver_due_digests, store.engine, settings)
+            refit = await asyncio.to_thread(curation.refit)
+            log.info("ranking model refitted after %d new items: %s", summary.new_items, refit)
+        run = await asyncio.to_thread(curation.run_digests)
+        built, sent = run.built, run.delivery.sent
     except Exception:  # a failing job must not stop the service; the next tick retries
         log.exception("scheduled digest work failed")
     return TickReport(line, refit, built, sent)
 
 
-async def scheduler(store: Store, settings: Settings, stop: asyncio.Event) -> None:
+async def run_scheduler(curation: Curation, stop: asyncio.Event) -> None:
+    """Tick every ``scheduler_tick_seconds`` until ``stop`` is set."""
     while not stop.is_set():
         try:
-            await tick(store, settings)
+            await tick(curation)
         except Exception:
             log.exception("scheduler tick failed")
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=settings.scheduler_tick_seconds)
-
-
-async def serve(settings: Settings, *, host: str, port: int) -> None:
-    import uvicorn
-
-    from app.main import create_app
-
-    store = prepare(settings)
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(settings), host=host, port=port, log_level="info")
-    )
-    stop = asyncio.Event()
-    jobs = asyncio.create_task(scheduler(store, settings, stop))
-    try:
-        await server.serve()
-    finally:
-        stop.set()
-        await jobs
+            await asyncio.wait_for(stop.wait(), timeout=curation.settings.scheduler_tick_seconds)

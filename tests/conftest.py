@@ -46,7 +46,7 @@ def make_settings(database_url: str, **overrides: object) -> Settings:
 
 @pytest.fixture
 def sqlite_url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'curation.storage.engine'}"
+    return f"sqlite:///{tmp_path / 'curation.db'}"
 
 
 @pytest.fixture
@@ -104,7 +104,7 @@ def module_db_url(
 ) -> Iterator[str]:
     """A migrated database shared by the tests of one module (for tests that only add data)."""
     if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'curation.storage.engine'}"
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'curation.db'}"
         upgrade(url)
         yield url
         return

@@ -21,6 +21,7 @@ class Route:
     gzip: bool = False
     delay: float = 0.0  # seconds before answering
     drip: float = 0.0  # seconds between body chunks (slow body)
+    gate: threading.Event | None = None  # when set: answer only once the event is set
     headers: dict[str, str] = field(default_factory=dict)
 
 
@@ -50,6 +51,8 @@ class FeedServer:
                     return
                 if route.delay:
                     time.sleep(route.delay)
+                if route.gate is not None:
+                    route.gate.wait(timeout=60)
                 headers = {"Content-Type": route.content_type, **route.headers}
                 if route.etag:
                     headers["ETag"] = route.etag

@@ -17,7 +17,8 @@ from dataclasses import dataclass
 import pytest
 from sqlalchemy import func, select
 
-from curation.storage.tables import Gem, Person, utcnow
+from curation.clock import utcnow
+from curation.storage.tables import Gem, Person
 from tests.test_api_support import Actor, Api, open_api
 
 CALLERS = ("anonymous", "bad_key", "learner", "curator", "admin")
@@ -176,6 +177,7 @@ CASES = [
     ),
     Case("me key", "POST", "/v1/me/api-key", needs("learner")),
     Case("me digest", "GET", "/v1/me/digest", needs("learner")),
+    Case("me digest history", "GET", "/v1/me/digests", needs("learner")),
     Case(
         "me digest by day own",
         "GET",
@@ -199,9 +201,18 @@ CASES = [
         "POST",
         "/v1/sources",
         needs("curator", 201),
+        lambda c: "/v1/sources?check=false",  # nothing listens there: added without a fetch
         body=lambda c: {"url": f"http://127.0.0.1:9/{uuid.uuid4().hex}.xml"},
     ),
     Case("source get", "GET", SOURCE, needs("curator"), lambda c: f"/v1/sources/{c.api.source()}"),
+    Case(
+        "source patch",
+        "PATCH",
+        SOURCE,
+        needs("curator"),
+        lambda c: f"/v1/sources/{c.api.source()}",
+        body=lambda c: {"title": "Renamed", "active": False},
+    ),
     Case(
         "source delete",
         "DELETE",

@@ -16,10 +16,11 @@ from sqlalchemy import select
 
 from app.main import create_app
 from curation.ingest.records import CleanItem
-from curation.people.store import NewPerson, PeopleStore
+from curation.people.records import NewPerson
 from curation.storage.engine import make_engine
 from curation.storage.feeds import FeedWrite, Store
 from curation.storage.gems import GemStore
+from curation.storage.people import PeopleStore
 from curation.storage.tables import Item
 from tests.conftest import make_settings
 from tests.test_store_helpers import clean_item

@@ -14,7 +14,8 @@ from urllib.parse import urlsplit
 import lxml.html
 import pytest
 
-import curation.ingest.clean as clean_module
+import curation.ingest.clean.sanitize as sanitize_module
+import curation.ingest.clean.urls as urls_module
 from curation.ingest.clean import (
     FALLBACK_GUID_PREFIX,
     canonical_url,
@@ -587,15 +588,15 @@ def test_fast_url_paths_agree_with_the_general_ones() -> None:
     filter) give exactly what the general paths give."""
     compared = 0
     for url in _urls_to_compare():
-        fast = clean_module._simple_canonical(url)
+        fast = urls_module._simple_canonical(url)
         if fast is not None:
-            assert fast == clean_module._canonical_url_general(url, None), url
+            assert fast == urls_module._canonical_url_general(url, None), url
             compared += 1
-        assert canonical_url(url) == clean_module._canonical_url_general(url, None), url
-        for schemes in (clean_module._HREF_SCHEMES, clean_module._SRC_SCHEMES):
+        assert canonical_url(url) == urls_module._canonical_url_general(url, None), url
+        for schemes in (sanitize_module._HREF_SCHEMES, sanitize_module._SRC_SCHEMES):
             for base in (None, "https://base.example/dir/"):
-                general = clean_module._safe_url_general(url, base, schemes)
-                assert clean_module._safe_url(url, base, schemes) == general, url
+                general = urls_module._safe_url_general(url, base, schemes)
+                assert urls_module.safe_url(url, base, schemes) == general, url
     assert compared >= 40  # the shortcut was exercised, not only the general path
 
 

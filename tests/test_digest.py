@@ -7,13 +7,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from curation.digest.service import DigestService
 from curation.ingest.pipeline import ingest
-from curation.people.store import NewPerson, PeopleStore
-from curation.rank.recommender import refresh_model
+from curation.people.records import NewPerson
+from curation.services import make_curation
 from curation.settings import Settings
 from curation.storage.feeds import Store
 from curation.storage.gems import GemStore
+from curation.storage.people import PeopleStore
 from tests.conftest import make_settings
 from tests.feedserver import FeedServer, rss
 
@@ -62,7 +62,7 @@ def world(any_store: Store, feed_server: FeedServer) -> tuple[Store, Settings, F
     settings = make_settings(url, digest_max_items=5)
     any_store.add_source(feed_server.add("/mixed", body=rss("Mixed", topic_items("d1", 6))))
     ingest(any_store, settings, now=DAY1 - timedelta(hours=1))
-    assert refresh_model(any_store.engine, settings, now=DAY1)
+    assert make_curation(settings, engine=any_store.engine).refit(now=DAY1)
     return any_store, settings, feed_server
 
 
@@ -72,7 +72,7 @@ def test_digest_is_personal_explained_and_stable(world) -> None:  # noqa: ANN001
     ada, _ = people.create(
         NewPerson(email="ada@example.org", name="Ada", interests=[("python testing", 1.0)])
     )
-    service = DigestService(store.engine, settings)
+    service = make_curation(settings, engine=store.engine).digests
     digest = service.today(ada, now=DAY1)
     for_you = next(s for s in digest.sections if s.key == "for_you")
     assert 0 < len(for_you.items) <= settings.digest_max_items
@@ -90,7 +90,7 @@ def test_items_are_never_delivered_twice(world) -> None:  # noqa: ANN001
     ada, _ = people.create(
         NewPerson(email="ada@example.org", name="Ada", interests=[("python testing", 1.0)])
     )
-    service = DigestService(store.engine, settings)
+    service = make_curation(settings, engine=store.engine).digests
     first = {e.item.id for s in service.today(ada, now=DAY1).sections for e in s.items}
     # next day: more items arrive; the window starts where yesterday's digest ended
     server.add("/mixed", body=rss("Mixed", topic_items("d1", 6) + topic_items("d2", 3)))
@@ -107,7 +107,7 @@ def test_quiet_day_gives_an_empty_digest(world) -> None:  # noqa: ANN001
     ada, _ = people.create(
         NewPerson(email="ada@example.org", name="Ada", interests=[("python testing", 1.0)])
     )
-    service = DigestService(store.engine, settings)
+    service = make_curation(settings, engine=store.engine).digests
     service.today(ada, now=DAY1)
     quiet = service.today(ada, now=DAY1 + timedelta(days=1))
     assert quiet.item_count == 0
@@ -123,7 +123,7 @@ def test_gems_reach_matching_people_with_the_note(world) -> None:  # noqa: ANN00
     bob, _ = people.create(
         NewPerson(email="bob@example.org", name="Bob", interests=[("garden tomatoes", 1.0)])
     )
-    service = DigestService(store.engine, settings)
+    service = make_curation(settings, engine=store.engine).digests
     lead_item = next(
         i
         for i in service.recommender.model().ids
@@ -150,10 +150,10 @@ def test_feedback_changes_recommendations(world) -> None:  # noqa: ANN001
     ada, _ = people.create(
         NewPerson(email="ada@example.org", name="Ada", interests=[("python testing", 1.0)])
     )
-    service = DigestService(store.engine, settings)
-    before = service.recommendations(ada, now=DAY1, limit=5)
+    service = make_curation(settings, engine=store.engine).digests
+    before = service.recommendations(ada, now=DAY1, limit=5).items
     assert before
     top = before[0].item.id
     people.record_feedback(ada.id, top, "not_useful")
-    after = service.recommendations(ada, now=DAY1, limit=5)
+    after = service.recommendations(ada, now=DAY1, limit=5).items
     assert top not in [r.item.id for r in after]

@@ -7,12 +7,14 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import delete, update
 
+from curation.clock import utcnow
 from curation.errors import Conflict, InvalidInput, NotFound
-from curation.people.store import NewPerson, PeopleStore
+from curation.people.records import NewPerson
 from curation.storage.feeds import Store
 from curation.storage.gems import GemStore, clean_audience
 from curation.storage.items import ItemQueries
-from curation.storage.tables import Gem, Item, utcnow
+from curation.storage.people import PeopleStore
+from curation.storage.tables import Gem, Item
 from tests.test_api_support import NOW
 from tests.test_items import save
 from tests.test_store_helpers import clean_item

@@ -21,7 +21,7 @@ import pytest
 from sqlalchemy import create_engine
 from sqlalchemy.pool import NullPool
 
-import curation.ingest.pipeline as ingest_mod
+import curation.ingest.workers as workers_mod
 from curation.ingest.pipeline import IngestSummary, ingest
 from curation.storage.engine import make_engine, upgrade
 from curation.storage.feeds import Store
@@ -69,7 +69,7 @@ def test_workers_share_a_batch_and_store_it_once(
     """With two fetch slots per process the 40 sources are claimed over many rounds."""
     add_feeds(any_store, feed_server, 40)
     s = worker_settings(any_store, fetch_concurrency=4, fetch_per_host=4)
-    with caplog.at_level(logging.INFO, logger="curation.ingest.pipeline"):
+    with caplog.at_level(logging.INFO, logger="curation.ingest.workers"):
         summary = ingest(any_store, s, now=NOW)
     assert "40 sources shared by 2 worker processes" in caplog.text
     assert_complete(any_store, summary, 40, 5)
@@ -89,7 +89,7 @@ def test_a_killed_worker_loses_nothing(
     result: list[IngestSummary] = []
     runner = threading.Thread(target=lambda: result.append(ingest(store, s, now=NOW)))
 
-    with caplog.at_level(logging.INFO, logger="curation.ingest.pipeline"):
+    with caplog.at_level(logging.INFO, logger="curation.ingest"):
         runner.start()
         deadline = time.monotonic() + 30
         while not feed_server.hits("/slow") and time.monotonic() < deadline:
@@ -110,10 +110,10 @@ def test_a_killed_worker_loses_nothing(
 def test_a_write_turn_never_given_back_only_delays(monkeypatch: pytest.MonkeyPatch) -> None:
     """A process that died holding the turn cannot stall the others: after _TURN_WAIT they
     write anyway (SQLite's own locking keeps that correct), and never release what they lack."""
-    monkeypatch.setattr(ingest_mod, "_TURN_WAIT", 0.05)
+    monkeypatch.setattr(workers_mod, "_TURN_WAIT", 0.05)
     lock = multiprocessing.get_context("spawn").Lock()
     assert lock.acquire()  # held by "someone else", forever
-    turn = ingest_mod._WriteTurn(lock)
+    turn = workers_mod._WriteTurn(lock)
     assert turn.take(wait=False) is False
     assert turn.take(wait=True) is True
     turn.give_back()  # must not release the lock it never got
@@ -182,7 +182,7 @@ def test_when_workers_are_used(
     settings = make_settings(
         str(engine.url), ingest_workers=2, ingest_pool_min_sources=20, fetch_per_host=per_host
     )
-    assert ingest_mod._worker_count(settings, Store(engine), sources) == workers
+    assert workers_mod.worker_count(settings, Store(engine), sources) == workers
 
 
 def test_workers_start_by_spawn_where_fork_is_missing(
@@ -191,7 +191,7 @@ def test_workers_start_by_spawn_where_fork_is_missing(
     """Where neither fork nor a fork server exists (Windows), workers are spawned: slower to
     start, same result."""
     monkeypatch.setattr(multiprocessing, "get_all_start_methods", lambda: ["spawn"])
-    assert ingest_mod._process_context().get_start_method() == "spawn"
+    assert workers_mod._process_context().get_start_method() == "spawn"
     add_feeds(store, feed_server, 6)
     summary = ingest(store, worker_settings(store), now=NOW)
     assert_complete(store, summary, 6, 5)

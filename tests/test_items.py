@@ -9,16 +9,10 @@ from sqlalchemy import delete, insert, text
 
 from alembic import command
 from curation.errors import InvalidInput, NotFound
+from curation.paging import check_limit, decode_cursor, encode_cursor
 from curation.storage.engine import alembic_config, make_engine, upgrade
 from curation.storage.feeds import FeedWrite, Store
-from curation.storage.items import (
-    ItemQueries,
-    check_limit,
-    decode_cursor,
-    encode_cursor,
-    fts5_match,
-    search_terms,
-)
+from curation.storage.items import ItemQueries, fts5_match, search_terms
 from curation.storage.tables import Item
 from tests.test_store_helpers import clean_item
 
@@ -109,7 +103,9 @@ def test_hostile_queries_are_words_not_syntax(any_store: Store, items: ItemQueri
 
 def test_fts5_terms_are_quoted() -> None:
     assert search_terms(' a "b  c* \x00d !!! ') == ["a", '"b', "c*", "d"]
-    assert fts5_match(["a", '"b', "c*"]) == '"a" """b" "c*"'
+    # a trailing * asks for a prefix (issue 11); anything else stays quoted text
+    assert fts5_match(["a", '"b', "c*"]) == '"a" """b" "c"*'
+    assert fts5_match(['x"*', "a*b"]) == '"x"""* "a*b"'
     assert len(search_terms("w " * 100)) == 20
 
 

@@ -14,12 +14,12 @@ import pytest
 from sqlalchemy import Engine
 
 from curation.digest.view import DigestView
-from curation.mail.deliver import DeliveryReport, send_pending
+from curation.mail.deliver import DeliveryReport, deliver_pending
 from curation.mail.render import make_renderer
 from curation.mail.transport import SMTPTransport
-from curation.people.store import PeopleStore
 from curation.settings import Settings
 from curation.storage.feeds import Store
+from curation.storage.people import PeopleStore
 from tests.conftest import make_settings
 from tests.test_mail_support import (
     NOW,
@@ -44,7 +44,7 @@ def mail_settings(engine: Engine, tmp_path: Path) -> Settings:
 
 def run(engine: Engine, settings: Settings, server: MailServer, now=NOW, render=None):
     with SMTPTransport(server.url, sender="digest@localhost", timeout=5) as transport:
-        return send_pending(engine, settings, now=now, transport=transport, render=render)
+        return deliver_pending(engine, settings, now=now, transport=transport, render=render)
 
 
 def setup_digests(store: Store, count: int, items_each: int = 2) -> list[int]:
@@ -126,8 +126,8 @@ def test_outbox_is_the_default_and_a_rerun_adds_nothing(
     any_store: Store, engine: Engine, mail_settings: Settings
 ) -> None:
     ids = setup_digests(any_store, 3)
-    assert send_pending(engine, mail_settings, now=NOW).sent == 3
-    assert send_pending(engine, mail_settings, now=NOW + timedelta(hours=2)).sent == 0
+    assert deliver_pending(engine, mail_settings, now=NOW).sent == 3
+    assert deliver_pending(engine, mail_settings, now=NOW + timedelta(hours=2)).sent == 0
     outbox = Path(mail_settings.outbox_dir)
     assert sorted(p.name for p in outbox.iterdir()) == sorted(f"digest-{i}.eml" for i in ids)
 

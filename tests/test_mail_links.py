@@ -12,15 +12,15 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from app.main import create_app
+from curation.clock import utcnow
 from curation.mail.deliver import deliver_pending
 from curation.mail.links import FEEDBACK_ACTIONS
 from curation.mail.render import make_renderer
 from curation.mail.tokens import sign, verify
 from curation.mail.transport import SMTPTransport
-from curation.people.store import PeopleStore
 from curation.settings import Settings
 from curation.storage.feeds import Store
-from curation.storage.tables import utcnow
+from curation.storage.people import PeopleStore
 from tests.conftest import make_settings
 from tests.test_mail_support import (
     NOW,
@@ -52,7 +52,7 @@ def deliver(engine: Engine, settings: Settings, server: MailServer, now=NOW) -> 
     # links expire relative to the real clock here, because the app checks them against it
     with SMTPTransport(server.url, sender="digest@localhost") as transport:
         deliver_pending(
-            engine, transport, settings=settings, now=now, render=make_renderer(settings)
+            engine, settings, transport=transport, now=now, render=make_renderer(settings)
         )
 
 
@@ -146,14 +146,21 @@ def test_one_click_post_to_the_list_unsubscribe_header(mailed, client: TestClien
 
 
 def test_bad_links_get_a_friendly_page_never_a_500(mailed, client: TestClient) -> None:
-    _, ada, items, received = mailed
+    people, ada, items, received = mailed
     useful = links(received, "feedback")[0]
     token = useful.split("token=", 1)[1]
     forged = token.replace(f".{items[0]}.", f".{items[1]}.")
-    expired = sign(SECRET, "useful", ada.id, items[0], utcnow() - timedelta(minutes=1))
-    unsubscribe = sign(SECRET, "unsubscribe", ada.id, 0, utcnow() + timedelta(days=1))
-    gone_item = sign(SECRET, "useful", ada.id, 999_999, utcnow() + timedelta(days=1))
-    gone_person = sign(SECRET, "useful", 999_999, items[0], utcnow() + timedelta(days=1))
+    soon, born = utcnow() + timedelta(days=1), ada.created_at
+    expired = sign(
+        SECRET, "useful", ada.id, items[0], utcnow() - timedelta(minutes=1), person_created_at=born
+    )
+    unsubscribe = sign(SECRET, "unsubscribe", ada.id, 0, soon, person_created_at=born)
+    gone_item = sign(SECRET, "useful", ada.id, 999_999, soon, person_created_at=born)
+    gone_person = sign(SECRET, "useful", 999_999, items[0], soon, person_created_at=born)
+    # a genuine link for an earlier holder of Ada's id (Ada was created later)
+    earlier = born - timedelta(days=3)
+    other_holder = sign(SECRET, "useful", ada.id, items[0], soon, person_created_at=earlier)
+    other_unsub = sign(SECRET, "unsubscribe", ada.id, 0, soon, person_created_at=earlier)
     cases = {
         "/v1/email/feedback": 400,
         "/v1/email/feedback?token=": 400,
@@ -162,6 +169,8 @@ def test_bad_links_get_a_friendly_page_never_a_500(mailed, client: TestClient) -
         f"/v1/email/feedback?token={unsubscribe}": 400,  # right key, wrong endpoint
         f"/v1/email/feedback?token={gone_item}": 404,
         f"/v1/email/feedback?token={gone_person}": 404,
+        f"/v1/email/feedback?token={other_holder}": 404,
+        f"/v1/email/unsubscribe?token={other_unsub}": 404,
         f"/v1/email/unsubscribe?token={token}": 400,
         "/v1/email/unsubscribe?token=" + "x" * 5000: 400,
     }
@@ -172,4 +181,6 @@ def test_bad_links_get_a_friendly_page_never_a_500(mailed, client: TestClient) -
         assert "<h1" in response.text
     assert "expired" in client.get(f"/v1/email/feedback?token={expired}").text
     assert client.post(f"/v1/email/unsubscribe?token={forged}").status_code == 400
+    assert client.post(f"/v1/email/unsubscribe?token={other_unsub}").status_code == 404
+    assert people.get(ada.id).email_digests and people.reactions([ada.id]) == {}
     assert client.get("/v1/email/feedback?token=<script>").text.count("<script>") == 0

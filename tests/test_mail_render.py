@@ -18,7 +18,7 @@ from curation.mail.errors import PermanentFailure
 from curation.mail.render import header_text, render_digest
 from curation.mail.tokens import verify
 from curation.mail.transport import OutboxTransport, message_bytes, parse_smtp_url
-from curation.people.store import PersonRecord
+from curation.people.records import PersonRecord
 from tests.test_mail_support import NOW, SECRET
 
 BASE = "https://curation.example.org"

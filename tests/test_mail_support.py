@@ -24,8 +24,9 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 from sqlalchemy import Engine, select, update
 
 from curation.digest.view import DigestView, EntryView, GemView, ItemView, SectionView, SourceRef
-from curation.people.store import NewPerson, PeopleStore, PersonRecord
+from curation.people.records import NewPerson, PersonRecord
 from curation.storage.feeds import FeedWrite, Store
+from curation.storage.people import PeopleStore
 from curation.storage.tables import Digest, Item
 from tests.test_store_helpers import clean_item
 

@@ -8,13 +8,21 @@ from pathlib import Path
 
 import pytest
 
+from app.problems import status_of
 from curation.errors import InvalidInput
+from curation.mail import tokens
 from curation.mail.errors import ExpiredLink, InvalidLink
-from curation.mail.tokens import load_secret, sign, verify
+from curation.mail.tokens import held_by, load_secret, verify
 from curation.settings import Settings
 from tests.test_mail_support import NOW, SECRET
 
 FEEDBACK = ("useful", "not_useful")
+CREATED = NOW - timedelta(days=100, microseconds=123_456)  # when person 7 was created
+
+
+def sign(secret, action, person_id, item_id, expires_at, *, created=CREATED):  # noqa: ANN001, ANN201
+    """The module's ``sign`` for a person 7 created at ``CREATED`` unless told otherwise."""
+    return tokens.sign(secret, action, person_id, item_id, expires_at, person_created_at=created)
 
 
 def test_round_trip_and_url_safe() -> None:
@@ -22,7 +30,14 @@ def test_round_trip_and_url_safe() -> None:
     claim = verify(SECRET, token, now=NOW, actions=FEEDBACK)
     assert (claim.action, claim.person_id, claim.item_id) == ("useful", 7, 1234)
     assert claim.expires_at == NOW + timedelta(days=30)
+    assert held_by(SECRET, claim, CREATED)
     assert all(c.isalnum() or c in "._-" for c in token) and len(token) < 60
+
+
+def _field(token: str, index: int, value: str) -> str:
+    fields = token.split(".")
+    fields[index] = value
+    return ".".join(fields)
 
 
 @pytest.mark.parametrize(
@@ -32,7 +47,8 @@ def test_round_trip_and_url_safe() -> None:
         lambda t: t.replace(".1234.", ".1235.", 1),  # another item
         lambda t: "n" + t[1:],  # the other answer
         lambda t: t[:-1] + ("A" if t[-1] != "A" else "B"),  # the signature
-        lambda t: t.rsplit(".", 2)[0] + ".9999999999." + t.rsplit(".", 1)[1],  # the expiry
+        lambda t: _field(t, 3, "9999999999"),  # the expiry
+        lambda t: _field(t, 4, sign(SECRET, "useful", 7, 1234, NOW, created=NOW).split(".")[4]),
     ],
 )
 def test_forged_tokens_are_refused(tamper) -> None:
@@ -56,7 +72,9 @@ def test_expired_token_says_so() -> None:
     assert verify(SECRET, token, now=NOW + timedelta(hours=23), actions=FEEDBACK)
     with pytest.raises(ExpiredLink, match="expired"):
         verify(SECRET, token, now=NOW + timedelta(days=1), actions=FEEDBACK)
-    assert ExpiredLink.status == 400 and issubclass(ExpiredLink, InvalidInput)
+    assert status_of(ExpiredLink("x")) == (400, "Expired link") and issubclass(
+        ExpiredLink, InvalidInput
+    )
 
 
 def test_a_token_only_works_for_its_action() -> None:
@@ -84,3 +102,25 @@ def test_configured_secret_wins_and_must_be_long(tmp_path: Path) -> None:
     assert not path.exists()
     with pytest.raises(InvalidInput, match="at least"):
         load_secret(Settings(secret_key="short", secret_key_file=str(path)))
+
+
+def test_a_token_names_the_person_not_just_the_id() -> None:
+    """Person 7 deleted and another person 7 created: the first one's links are not theirs."""
+    token = sign(SECRET, "unsubscribe", 7, 0, NOW + timedelta(days=365))
+    claim = verify(SECRET, token, now=NOW, actions=("unsubscribe",))
+    assert held_by(SECRET, claim, CREATED)
+    assert held_by(SECRET, claim, CREATED.replace(tzinfo=None))  # naive is UTC
+    for later in (CREATED + timedelta(microseconds=1), NOW, NOW + timedelta(days=1)):
+        assert not held_by(SECRET, claim, later)
+    # the tag is keyed: with another key the same person gets another one
+    assert tokens.holder_tag(SECRET, 7, CREATED) != tokens.holder_tag(SECRET * 2, 7, CREATED)
+    assert tokens.holder_tag(SECRET, 7, CREATED) != tokens.holder_tag(SECRET, 8, CREATED)
+
+
+def test_first_format_tokens_are_refused_with_a_hint() -> None:
+    """Links of the first format name only an id: whoever holds it now may not be the one
+    they were mailed to, so they are refused (the next digest brings working links)."""
+    body = f"x.7.0.{int((NOW + timedelta(days=300)).timestamp())}"
+    old = f"{body}.{tokens._signature(SECRET, body)}"
+    with pytest.raises(InvalidLink, match="older e-mail"):
+        verify(SECRET, old, now=NOW, actions=("unsubscribe",))

@@ -166,7 +166,8 @@ def test_refused_categories(ip: str, category: str) -> None:
 def test_refusal_message_and_error_type() -> None:
     with pytest.raises(AddressRefused) as info:
         STRICT.check_ip("10.0.0.5")
-    assert str(info.value) == info.value.detail == "refused: 10.0.0.5 is a private address"
+    expected = "refused: 10.0.0.5 is a private address; set CURATION_FETCH_ALLOW_HOSTS=10.0.0.5 to allow it"
+    assert str(info.value) == info.value.detail == expected
     assert isinstance(info.value, FetchError)
     assert info.value.permanent is True
 
@@ -560,9 +561,11 @@ def test_internal_names_refused_unless_allowed(url: str, reason: str) -> None:
     assert policy.check_url(url) is None
 
 
-def test_allowing_the_ip_does_not_allow_the_name() -> None:
-    with refused("localhost is a single-label"):
-        AddressPolicy.from_setting("127.0.0.1").check_url("http://localhost:8080/")
+def test_allowing_an_ip_allows_no_other_name_than_localhost() -> None:
+    # localhost is the loopback addresses (see tests/test_sources.py); other names stay refused
+    for name in ("intranet", "foo.localhost", "localhost.localdomain"):
+        with refused(f"{name} is a"):
+            AddressPolicy.from_setting("127.0.0.1").check_url(f"http://{name}:8080/")
 
 
 @pytest.mark.parametrize(

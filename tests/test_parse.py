@@ -1,4 +1,4 @@
-"""curation.ingest.parse.feed: formats, item-by-item robustness, dates, encodings and hostile documents."""
+"""curation.ingest.parse: formats, item-by-item robustness, dates, encodings and hostile documents."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ import pytest
 
 import curation.ingest.parse.feed as parse_mod
 from curation.errors import ParseError
-from curation.ingest.parse.feed import neutralise_dtd, parse_date, parse_feed
+from curation.ingest.parse import parse_date, parse_feed
+from curation.ingest.parse.fallback import neutralise_dtd
 from curation.ingest.records import ParsedEntry, ParsedFeed
 
 NOW = datetime(2025, 1, 1, 12, 0, tzinfo=UTC)
@@ -320,7 +321,7 @@ def test_missing_guid_is_none_and_link_rules() -> None:
 
 def test_one_bad_entry_never_loses_the_rest(monkeypatch: pytest.MonkeyPatch) -> None:
     # Every field is parsed defensively, so simulate a bug that blows up on one entry.
-    real_date, real_struct = parse_mod._date, parse_mod._from_struct
+    real_date, real_struct = parse_mod.clamped_date, parse_mod.clamped_struct
 
     def exploding_date(value: str | None, now: datetime) -> datetime | None:
         if value and "BOOM" in value:
@@ -332,8 +333,8 @@ def test_one_bad_entry_never_loses_the_rest(monkeypatch: pytest.MonkeyPatch) -> 
             raise RuntimeError("bad struct")
         return real_struct(st, now)
 
-    monkeypatch.setattr(parse_mod, "_date", exploding_date)
-    monkeypatch.setattr(parse_mod, "_from_struct", exploding_struct)
+    monkeypatch.setattr(parse_mod, "clamped_date", exploding_date)
+    monkeypatch.setattr(parse_mod, "clamped_struct", exploding_struct)
     dates = ["Mon, 01 Jan 2024 00:00:00 GMT", "BOOM", "2024-01-03"]
     items = "".join(
         f"<item><title>{i}</title><pubDate>{d}</pubDate></item>" for i, d in enumerate(dates)
@@ -794,7 +795,7 @@ def test_fixed_width_rfc822_dates_read_like_the_general_rule() -> None:
     zones, shifted separators) the result must be the general rule's."""
     import random
 
-    from curation.ingest.parse.feed import _rfc822, _rfc822_general
+    from curation.ingest.parse.dates import _rfc822, _rfc822_general
 
     rnd = random.Random(11)
     fixed_width = 0

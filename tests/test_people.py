@@ -8,8 +8,10 @@ import pytest
 from sqlalchemy import select
 
 from curation.errors import Conflict, InvalidInput, NotFound
-from curation.people.store import KeyCache, NewPerson, PeopleStore, PersonRecord, hash_key
+from curation.people.keys import KeyCache, hash_key
+from curation.people.records import NewPerson, PersonRecord
 from curation.storage.feeds import FeedWrite, Store
+from curation.storage.people import PeopleStore
 from curation.storage.tables import Person
 from tests.test_store_helpers import clean_item
 

@@ -12,7 +12,7 @@ import pytest
 from curation.rank import (
     CorpusModel,
     ItemText,
-    Person,
+    PersonQuery,
     RankConfig,
     build_profiles,
     phrase_vectors,
@@ -104,23 +104,45 @@ def model() -> CorpusModel:
 
 # ---------------------------------------------------------------- text
 def test_stemmer_sends_inflections_to_one_stem() -> None:
-    assert stem("cars") == stem("car")
     assert stem("testing") == stem("tested") == stem("tests") == stem("test")
+    assert stem("playing") == stem("played") == stem("plays") == stem("play")
+    assert stem("cars") == stem("car")  # plurals
+    assert stem("classes") == stem("class")
     assert stem("companies") == stem("company")
     assert stem("christianity") == stem("christian")
-    assert stem("news") == "news"  # not the plural of "new"
-    assert stem("hockey") == "hockey"
+    assert stem("company's") == stem("company’s") == stem("company")  # either apostrophe
+
+
+def test_stemmer_keeps_different_words_apart() -> None:
+    assert stem("news") != stem("new")  # not the plural of "new"
+    assert stem("hockey") == "hockey"  # nothing to strip: the word stays whole
 
 
 def test_analyze_drops_stop_words_and_adds_pairs() -> None:
+    middle = stem("middle")
     assert analyze("The Middle East and the news") == [
-        "middl",
+        middle,
         "east",
         "news",
-        "middl east",
+        f"{middle} east",
         "east news",
     ]
-    assert analyze("middle-east", bigrams=False) == ["middl", "east"]
+    assert analyze("middle-east", bigrams=False) == [middle, "east"]
+    assert analyze("middle-east") == analyze("Middle East")
+
+
+def test_phrases_and_items_go_through_one_analysis() -> None:
+    items = [
+        item("t1", "Tested Python code", "Unit tests for the parser.", "s1"),
+        item("z1", "Rocket launch", "NASA delays the launch.", "s2"),
+    ]
+    config = replace(CFG, expansion_terms=0)
+    small = CorpusModel.fit(items, config)
+    assert set(analyze("Python testing", bigrams=False)) <= set(small.vectorizer.vocabulary_)
+    person = PersonQuery("a", (("Python testing", 1.0),))
+    row = relevance(small, build_profiles(small, [person], config))[0]
+    scores = dict(zip(small.ids, row, strict=True))
+    assert scores["t1"] > 0.0 and scores["z1"] == 0.0
 
 
 # ---------------------------------------------------------------- corpus model
@@ -181,7 +203,9 @@ def test_expansion_adds_corpus_words_to_a_short_phrase(model: CorpusModel) -> No
     scores = dict(
         zip(
             model.ids,
-            relevance(model, build_profiles(model, [Person("a", (("hockey", 1.0),))], config))[0],
+            relevance(model, build_profiles(model, [PersonQuery("a", (("hockey", 1.0),))], config))[
+                0
+            ],
             strict=True,
         )
     )
@@ -190,7 +214,9 @@ def test_expansion_adds_corpus_words_to_a_short_phrase(model: CorpusModel) -> No
     flat = dict(
         zip(
             model.ids,
-            relevance(model, build_profiles(model, [Person("a", (("hockey", 1.0),))], plain))[0],
+            relevance(model, build_profiles(model, [PersonQuery("a", (("hockey", 1.0),))], plain))[
+                0
+            ],
             strict=True,
         )
     )
@@ -199,7 +225,7 @@ def test_expansion_adds_corpus_words_to_a_short_phrase(model: CorpusModel) -> No
 
 
 def test_calibration_puts_a_phrase_best_matches_near_one(model: CorpusModel) -> None:
-    people = [Person("a", (("hockey", 1.0),)), Person("b", (("rates", 1.0),))]
+    people = [PersonQuery("a", (("hockey", 1.0),)), PersonQuery("b", (("rates", 1.0),))]
     rel = relevance(model, build_profiles(model, people, CFG))
     for row in rel:
         best = np.sort(row)[::-1][:2]
@@ -208,9 +234,9 @@ def test_calibration_puts_a_phrase_best_matches_near_one(model: CorpusModel) -> 
 
 def test_all_people_at_once_equals_one_at_a_time(model: CorpusModel) -> None:
     people = [
-        Person("a", (("hockey", 1.0),)),
-        Person("b", (("space", 1.0), ("markets", 0.5))),
-        Person("c", (("goalie", 1.0),), mutes=("trade",)),
+        PersonQuery("a", (("hockey", 1.0),)),
+        PersonQuery("b", (("space", 1.0), ("markets", 0.5))),
+        PersonQuery("c", (("goalie", 1.0),), mutes=("trade",)),
     ]
     together = rank_all(model, people, NOW, CFG, limit=4)
     for person in people:
@@ -223,17 +249,17 @@ def test_all_people_at_once_equals_one_at_a_time(model: CorpusModel) -> None:
 
 def test_interest_weights_order_the_digest(model: CorpusModel) -> None:
     space_first = rank_all(
-        model, [Person("a", (("space", 1.0), ("hockey", 0.2)))], NOW, CFG, limit=8
+        model, [PersonQuery("a", (("space", 1.0), ("hockey", 0.2)))], NOW, CFG, limit=8
     )["a"]
     hockey_first = rank_all(
-        model, [Person("a", (("space", 0.2), ("hockey", 1.0)))], NOW, CFG, limit=8
+        model, [PersonQuery("a", (("space", 0.2), ("hockey", 1.0)))], NOW, CFG, limit=8
     )["a"]
     assert space_first[0].item_id in {"p1", "p2"}
     assert hockey_first[0].item_id in {"h1", "h2", "h3", "n1"}
 
 
 def test_mutes_exclude_items_with_every_muted_word(model: CorpusModel) -> None:
-    base = Person("a", (("space", 1.0),))
+    base = PersonQuery("a", (("space", 1.0),))
     assert "p1" in ids(rank_all(model, [base], NOW, CFG)["a"])
     muted = rank_all(model, [replace(base, mutes=("rocket",))], NOW, CFG)["a"]
     assert "p1" not in muted and "p2" in ids(muted)
@@ -253,13 +279,13 @@ def test_mute_works_for_a_word_outside_the_vocabulary(model: CorpusModel) -> Non
             )
         ]
     )
-    person = Person("a", (("space", 1.0),))
+    person = PersonQuery("a", (("space", 1.0),))
     assert "x1" in ids(rank_all(grown, [person], NOW, CFG)["a"])
     assert "x1" not in ids(rank_all(grown, [replace(person, mutes=("zorblax",))], NOW, CFG)["a"])
 
 
 def test_minimum_relevance_gives_a_short_digest_on_a_quiet_day(model: CorpusModel) -> None:
-    person = Person("a", (("hockey", 1.0),))
+    person = PersonQuery("a", (("hockey", 1.0),))
     quiet = rank_all(model, [person], NOW, CFG, item_ids=["m1", "m2", "p1"])["a"]
     assert quiet == []
     busy = rank_all(model, [person], NOW, CFG, item_ids=["m1", "m2", "h1", "h2"])["a"]
@@ -269,7 +295,7 @@ def test_minimum_relevance_gives_a_short_digest_on_a_quiet_day(model: CorpusMode
 
 
 def test_recency_decay_halves_the_score_each_half_life(model: CorpusModel) -> None:
-    person = Person("a", (("space", 1.0),))
+    person = PersonQuery("a", (("space", 1.0),))
     fresh = rank_all(model, [person], NOW, CFG, item_ids=["p2"])["a"][0].score
     later = rank_all(
         model, [person], NOW + timedelta(hours=CFG.recency_half_life_hours), CFG, item_ids=["p2"]
@@ -278,7 +304,7 @@ def test_recency_decay_halves_the_score_each_half_life(model: CorpusModel) -> No
 
 
 def test_judged_items_are_not_offered_again(model: CorpusModel) -> None:
-    person = Person("a", (("space", 1.0),), feedback=(("p1", 1),))
+    person = PersonQuery("a", (("space", 1.0),), feedback=(("p1", 1),))
     assert "p1" not in ids(rank_all(model, [person], NOW, CFG)["a"])
 
 
@@ -293,7 +319,7 @@ def test_near_duplicates_collapse_into_one_entry_listing_the_others() -> None:
         ),
     ]
     model = CorpusModel.fit(items, CFG)
-    digest = rank_all(model, [Person("a", (("hockey", 1.0),))], NOW, CFG, limit=5)["a"]
+    digest = rank_all(model, [PersonQuery("a", (("hockey", 1.0),))], NOW, CFG, limit=5)["a"]
     got = ids(digest)
     assert ("h1" in got) != ("h1-b" in got)
     entry = next(e for e in digest if e.item_id in {"h1", "h1-b"})
@@ -301,7 +327,7 @@ def test_near_duplicates_collapse_into_one_entry_listing_the_others() -> None:
     assert "Also reported by 1 other source" in entry.why
     loose = rank_all(
         model,
-        [Person("a", (("hockey", 1.0),))],
+        [PersonQuery("a", (("hockey", 1.0),))],
         NOW,
         replace(CFG, duplicate_similarity=1.01),
         limit=5,
@@ -319,7 +345,7 @@ def test_per_source_cap_limits_one_busy_source() -> None:
         for i in range(2)
     ]
     model = CorpusModel.fit(items, CFG)
-    person = Person("a", (("hockey", 1.0),))
+    person = PersonQuery("a", (("hockey", 1.0),))
     capped = rank_all(
         model, [person], NOW, replace(CFG, per_source_cap=2, duplicate_similarity=1.01), limit=5
     )["a"]
@@ -346,7 +372,7 @@ def test_mmr_lets_a_second_story_in_before_more_of_the_first() -> None:
         item("z1", "Bond markets", "Rates and bonds", "s5"),
     ]
     model = CorpusModel.fit(items, CFG)
-    person = Person("a", (("hockey final", 1.0),))
+    person = PersonQuery("a", (("hockey final", 1.0),))
     config = replace(CFG, duplicate_similarity=1.01)
     relevance_only = ids(
         rank_all(model, [person], NOW, replace(config, diversity_lambda=1.0), limit=2)["a"]
@@ -360,7 +386,7 @@ def test_mmr_lets_a_second_story_in_before_more_of_the_first() -> None:
 
 # ---------------------------------------------------------------- explanation
 def test_every_entry_explains_which_interest_and_words(model: CorpusModel) -> None:
-    person = Person("a", (("space", 1.0), ("hockey", 1.0)))
+    person = PersonQuery("a", (("space", 1.0), ("hockey", 1.0)))
     digest = rank_all(model, [person], NOW, CFG, limit=6)["a"]
     assert digest
     for entry in digest:
@@ -416,7 +442,7 @@ def test_feedback_moves_tomorrows_ranking() -> None:
     ]
     config = replace(CFG, expansion_terms=0)  # isolate feedback from expansion
     model = CorpusModel.fit(items, config)
-    twin = Person("a", (("python", 1.0),))
+    twin = PersonQuery("a", (("python", 1.0),))
     reader = replace(twin, feedback=(("c1", 1), ("z1", -1)))
     before = dict(
         zip(model.ids, relevance(model, build_profiles(model, [twin], config))[0], strict=True)
@@ -432,7 +458,7 @@ def test_feedback_moves_tomorrows_ranking() -> None:
 
 
 def test_items_found_through_feedback_say_so(model: CorpusModel) -> None:
-    person = Person("a", (("space", 1.0),), feedback=(("h1", 1), ("h2", 1)))
+    person = PersonQuery("a", (("space", 1.0),), feedback=(("h1", 1), ("h2", 1)))
     digest = rank_all(model, [person], NOW, replace(CFG, feedback_full_after=2), limit=8)["a"]
     hockey = [e for e in digest if e.item_id in {"h3", "n1"}]
     assert hockey, "liked hockey items bring more hockey"
@@ -443,8 +469,10 @@ def test_items_found_through_feedback_say_so(model: CorpusModel) -> None:
 
 
 def test_feedback_on_items_outside_the_model_is_ignored(model: CorpusModel) -> None:
-    plain = build_profiles(model, [Person("a", (("space", 1.0),))], CFG)
-    ghost = build_profiles(model, [Person("a", (("space", 1.0),), feedback=(("gone", 1),))], CFG)
+    plain = build_profiles(model, [PersonQuery("a", (("space", 1.0),))], CFG)
+    ghost = build_profiles(
+        model, [PersonQuery("a", (("space", 1.0),), feedback=(("gone", 1),))], CFG
+    )
     assert abs(plain.vectors - ghost.vectors).sum() == pytest.approx(0.0)
 
 
@@ -452,8 +480,8 @@ def test_feedback_on_items_outside_the_model_is_ignored(model: CorpusModel) -> N
 def test_curator_gems_are_boosted_for_their_audience() -> None:
     items = [replace(c, gem_audience=("team-a",)) if c.id == "p2" else c for c in CORPUS]
     model = CorpusModel.fit(items, CFG)
-    member = Person("a", (("space", 1.0),), audiences=("team-a",))
-    other = Person("b", (("space", 1.0),), audiences=("team-b",))
+    member = PersonQuery("a", (("space", 1.0),), audiences=("team-a",))
+    other = PersonQuery("b", (("space", 1.0),), audiences=("team-b",))
     got = rank_all(model, [member, other], NOW, CFG)
     boosted = next(e for e in got["a"] if e.item_id == "p2")
     plain = next(e for e in got["b"] if e.item_id == "p2")
@@ -468,7 +496,7 @@ def test_interest_in_a_word_the_vocabulary_pruned_still_finds_items() -> None:
     ]
     model = CorpusModel.fit(items, config)
     assert "quokka" not in model.vectorizer.vocabulary_
-    digest = rank_all(model, [Person("a", (("quokka", 1.0),))], NOW, config, limit=3)["a"]
+    digest = rank_all(model, [PersonQuery("a", (("quokka", 1.0),))], NOW, config, limit=3)["a"]
     assert "q1" in ids(digest)
 
 
@@ -478,19 +506,19 @@ def test_guards(model: CorpusModel) -> None:
     with pytest.raises(ValueError):
         RankConfig(min_relevance=-1.0)
     with pytest.raises(ValueError):
-        Person("a", (("hockey", 0.0),))
+        PersonQuery("a", (("hockey", 0.0),))
     with pytest.raises(ValueError):
-        Person("a", (("hockey", 1.0),), feedback=(("h1", 2),))
+        PersonQuery("a", (("hockey", 1.0),), feedback=(("h1", 2),))
     with pytest.raises(ValueError):
         CorpusModel.fit([], CFG)
-    people = [Person("a", (("hockey", 1.0),))]
+    people = [PersonQuery("a", (("hockey", 1.0),))]
     profiles = build_profiles(model, people, CFG)
     with pytest.raises(ValueError):
-        rank_all(model, [Person("b", (("hockey", 1.0),))], NOW, CFG, profiles=profiles)
+        rank_all(model, [PersonQuery("b", (("hockey", 1.0),))], NOW, CFG, profiles=profiles)
     other = CorpusModel.fit(CORPUS[:4], CFG)
     with pytest.raises(ValueError):
         rank_all(other, people, NOW, CFG, profiles=profiles)
-    assert rank_all(model, [Person("e", ())], NOW, CFG) == {"e": []}
+    assert rank_all(model, [PersonQuery("e", ())], NOW, CFG) == {"e": []}
 
 
 def test_similarities_built_per_block_give_the_same_digests(
@@ -498,7 +526,10 @@ def test_similarities_built_per_block_give_the_same_digests(
 ) -> None:
     import curation.rank.select as rank_select
 
-    people = [Person("a", (("hockey", 1.0),)), Person("b", (("space", 1.0), ("markets", 1.0)))]
+    people = [
+        PersonQuery("a", (("hockey", 1.0),)),
+        PersonQuery("b", (("space", 1.0), ("markets", 1.0))),
+    ]
     config = replace(CFG, diversity_lambda=0.5, people_chunk=1)
     dense = rank_all(model, people, NOW, config, limit=4)
     monkeypatch.setattr(rank_select, "DENSE_SIMILARITY_MAX", 0)

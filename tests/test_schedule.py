@@ -6,7 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from curation.ingest.schedule import digest_due, local_day, next_poll, next_retry
+from curation.digest.timing import digest_due, local_day
+from curation.ingest.schedule import next_poll, next_retry
 from curation.settings import Settings
 
 S = Settings(database_url="sqlite://", backoff_base_minutes=15, backoff_max_hours=24)

@@ -1,70 +1,54 @@
-"""``/v1/me/digest``, ``/v1/me/digests/{date}`` and ``/v1/me/recommendations``.
+"""``/v1/me/digest``, ``/v1/me/digests``, ``/v1/me/digests/{date}``, ``/v1/me/recommendations``.
 
-The digest is built and recorded by :class:`~curation.digest.service.DigestService` on the
-first request of the person's local day and returned unchanged after; recommendations are
-the same ranking, live, recording nothing.
+The lifecycle is the domain's (:meth:`curation.digest.service.DigestService.today`): a preview
+before the person's digest hour, the recorded digest from then on. Recommendations are the same
+ranking, live, recording nothing.
 """
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from app.deps import Domain, DomainDep, Learner
-from app.digest_schemas import DigestOut, RecommendationPage, digest_out, recommendation_out
+from app.caches import RecordedDigests
+from app.deps import DomainDep, Learner
+from app.digest_schemas import (
+    DigestHistory,
+    DigestOut,
+    DigestSummaryOut,
+    RecommendationPage,
+    digest_out,
+    recommendation_out,
+)
 from app.schemas import utc_instant
+from curation.clock import utcnow
+from curation.digest.timing import local_day
 from curation.errors import InvalidInput
-from curation.ingest.schedule import local_day
-from curation.people.store import PersonRecord
-from curation.storage.tables import utcnow
 
 router = APIRouter(prefix="/v1/me", tags=["digest"])
 
 
-class _Recorded:
-    """Serialised digests by (person, local date): a recorded digest never changes."""
-
-    def __init__(self, size: int = 10_000) -> None:
-        self.size = size
-        self.bodies: OrderedDict[tuple[int, str, str], bytes] = OrderedDict()
-        self.lock = threading.Lock()
-
-    def get(self, key: tuple[int, str, str]) -> bytes | None:
-        with self.lock:
-            body = self.bodies.get(key)
-            if body is not None:
-                self.bodies.move_to_end(key)
-            return body
-
-    def put(self, key: tuple[int, str, str], body: bytes) -> None:
-        with self.lock:
-            self.bodies[key] = body
-            while len(self.bodies) > self.size:
-                self.bodies.popitem(last=False)
-
-
-_recorded = _Recorded()
-
-
-def _build_today(me: PersonRecord, domain: Domain, now: datetime) -> bytes:
-    return digest_out(domain.digests.today(me, now)).model_dump_json().encode()
-
-
 @router.get("/digest", response_model=DigestOut)
-async def today(me: Learner, domain: DomainDep) -> Response:
-    """Today's digest in my time zone: built and recorded on first request, the same after."""
+async def today(request: Request, me: Learner, domain: DomainDep) -> Response:
+    """Today's digest in my time zone.
+
+    From my digest hour on: the day's digest, recorded once (by the scheduler or by the first
+    request after the hour) and the same on every later request, except that an empty day is
+    filled when something new arrives. Before the hour: a live **preview** (`status:
+    "preview"`, `ready_at`), recorded nowhere."""
     now = utcnow()
     # created_at tells a new person apart from a deleted one whose id was reused
     key = (me.id, me.created_at.isoformat(), local_day(now, me.timezone))
-    body = _recorded.get(key)  # answered on the event loop: no thread, no query
+    recorded: RecordedDigests = request.app.state.recorded_digests
+    body = recorded.get(key)  # answered on the event loop: no thread, no query
     if body is None:
-        body = await run_in_threadpool(_build_today, me, domain, now)
-        _recorded.put(key, body)
+        view = await run_in_threadpool(domain.digests.today, me, now)
+        body = digest_out(view).model_dump_json().encode()
+        if view.status == "recorded" and view.item_count:  # final: it never changes again
+            recorded.put(key, body)
     return Response(content=body, media_type="application/json")
 
 
@@ -86,7 +70,9 @@ def recommendations(
         datetime | None, Query(description="ISO 8601; default: the digest window")
     ] = None,
 ) -> RecommendationPage:
-    """Live ranking of items first seen after ``since``; records nothing."""
+    """Live ranking of items first seen after ``since`` (default: the last
+    `CURATION_DIGEST_WINDOW_HOURS`, whether or not a digest carried them), best first; records
+    nothing."""
     if since is not None:
         if since.tzinfo is None:
             raise InvalidInput("since must carry a time zone, e.g. 2026-11-02T08:00:00Z")
@@ -95,4 +81,23 @@ def recommendations(
         except ValueError as exc:
             raise InvalidInput("since is out of range") from exc
     found = domain.digests.recommendations(me, now=utcnow(), since=since, limit=limit)
-    return RecommendationPage(items=[recommendation_out(r) for r in found])
+    return RecommendationPage(items=[recommendation_out(r) for r in found.items], note=found.note)
+
+
+@router.get("/digests")
+def history(
+    me: Learner,
+    domain: DomainDep,
+    limit: Annotated[int, Query(ge=1, le=100)] = 30,
+    before: Annotated[str | None, Query(pattern=r"^\d{4}-\d{2}-\d{2}$")] = None,
+) -> DigestHistory:
+    """My past digests, newest first; each is readable at `/v1/me/digests/{date}`."""
+    rows = domain.digests.history(me.id, before=before, limit=limit + 1)
+    page = [
+        DigestSummaryOut(
+            date=r.day, items=r.item_count, window_start=r.window_start, window_end=r.window_end
+        )
+        for r in rows[:limit]
+    ]
+    more = len(rows) > limit
+    return DigestHistory(digests=page, next_cursor=page[-1].date if more else None)

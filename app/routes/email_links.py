@@ -13,17 +13,17 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 
 from app.deps import DomainDep
+from app.problems import status_of
+from curation.clock import utcnow
 from curation.errors import CurationError
 from curation.mail.links import (
     EmailLinks,
-    Page,
     confirm_unsubscribe_page,
     error_page,
     thanks_page,
     unsubscribed_page,
 )
 from curation.mail.tokens import load_secret
-from curation.storage.tables import utcnow
 
 router = APIRouter(prefix="/v1/email", tags=["email"])
 
@@ -43,8 +43,15 @@ def email_links(request: Request, domain: DomainDep) -> EmailLinks:
 Links = Annotated[EmailLinks, Depends(email_links)]
 
 
-def _html(page: Page) -> HTMLResponse:
-    return HTMLResponse(page.html, status_code=page.status, headers=_HEADERS)
+def _html(page: str, status: int = 200) -> HTMLResponse:
+    return HTMLResponse(page, status_code=status, headers=_HEADERS)
+
+
+def _error(exc: CurationError) -> HTMLResponse:
+    status, title = status_of(exc)
+    if not 400 <= status < 500:
+        return _html(error_page(title, None), 500)
+    return _html(error_page(title, exc.detail), status)
 
 
 # two routes, not one with two methods: OpenAPI would give both methods the same operation id
@@ -56,7 +63,7 @@ def feedback(request: Request, links: Links, token: str = "") -> HTMLResponse:
     try:
         return _html(thanks_page(links.feedback(token, now=utcnow(), record=record)))
     except CurationError as exc:
-        return _html(error_page(exc))
+        return _error(exc)
 
 
 @router.get("/unsubscribe", response_class=HTMLResponse)
@@ -65,7 +72,7 @@ def confirm_unsubscribe(links: Links, token: str = "") -> HTMLResponse:
         links.check_unsubscribe(token, now=utcnow())
         return _html(confirm_unsubscribe_page(token))
     except CurationError as exc:
-        return _html(error_page(exc))
+        return _error(exc)
 
 
 @router.post("/unsubscribe", response_class=HTMLResponse)
@@ -75,4 +82,4 @@ def unsubscribe(links: Links, token: str = "") -> HTMLResponse:
         links.unsubscribe(token, now=utcnow())
         return _html(unsubscribed_page())
     except CurationError as exc:
-        return _html(error_page(exc))
+        return _error(exc)

@@ -11,8 +11,9 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Response
 
 from app import convert
-from app.deps import Curator, DomainDep, Forbidden
+from app.deps import Curator, DomainDep
 from app.schemas import MAX_ID, GemIn, GemOut, GemPage
+from curation.errors import Forbidden
 
 router = APIRouter(prefix="/v1/gems", tags=["gems"])
 GemId = Annotated[int, Path(ge=1, le=MAX_ID)]

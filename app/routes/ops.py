@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from fastapi.responses import PlainTextResponse
+from fastapi.responses import PlainTextResponse, Response
 
 from curation.metrics import ServiceMetrics
 
@@ -20,7 +20,8 @@ async def healthz() -> dict[str, str]:
     response_class=PlainTextResponse,
     responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}},
 )
-def metrics(request: Request) -> PlainTextResponse:
-    """Request and ingest counters in the Prometheus text format (no personal data)."""
+def metrics(request: Request) -> Response:
+    """Request and ingest counters in the Prometheus text format (no personal data); under
+    several worker processes with ``PROMETHEUS_MULTIPROC_DIR`` set, summed over all of them."""
     registry: ServiceMetrics = request.app.state.metrics
-    return PlainTextResponse(registry.render(), media_type=ServiceMetrics.CONTENT_TYPE)
+    return Response(registry.render(), media_type=ServiceMetrics.CONTENT_TYPE)

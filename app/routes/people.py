@@ -22,8 +22,8 @@ from app.schemas import (
     PersonPatch,
 )
 from curation.errors import Conflict
-from curation.people.store import NewPerson
-from curation.storage.items import check_limit, decode_cursor, page_of
+from curation.paging import check_limit, decode_cursor, page_of
+from curation.people.records import NewPerson
 
 router = APIRouter(prefix="/v1/people", tags=["people"])
 PersonId = Annotated[int, Path(ge=1, le=MAX_ID)]

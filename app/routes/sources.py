@@ -1,7 +1,10 @@
 """``/v1/sources`` and ``/v1/ingest`` (curators): feeds, OPML in and out, an ingest cycle now.
 
-A new source's URL passes the same outbound-address policy as every fetch (422 when refused);
-an OPML import skips, and reports, the outlines that policy refuses.
+A new source's URL passes the same outbound-address policy as every fetch (422 when refused),
+then is fetched and checked: a feed is added (with its own title when none is given), a web page
+is searched for the feeds it links to and the first working one is added; anything else is a 422
+saying why. ``?check=false`` adds without fetching. An OPML import is not fetched; it skips, and
+reports, the outlines the policy refuses. Credentials in source URLs are masked in every answer.
 """
 
 from __future__ import annotations
@@ -14,10 +17,18 @@ from fastapi.concurrency import run_in_threadpool
 
 from app import convert
 from app.deps import Curator, Domain, DomainDep
-from app.schemas import MAX_ID, ImportOut, IngestOut, SkippedOutline, SourceIn, SourceOut
-from curation.errors import AddressRefused, Conflict
-from curation.ingest.opml import OPMLSource, export_opml, read_opml
-from curation.ingest.pipeline import ingest_async
+from app.schemas import (
+    MAX_ID,
+    ImportOut,
+    IngestOut,
+    SkippedOutline,
+    SourceAdded,
+    SourceIn,
+    SourceOut,
+    SourcePage,
+    SourcePatch,
+)
+from curation.errors import Conflict
 
 router = APIRouter(tags=["sources"])
 SourceId = Annotated[int, Path(ge=1, le=MAX_ID)]
@@ -28,27 +39,36 @@ OPML_TYPE = "text/x-opml"
 def list_sources(
     _: Curator,
     domain: DomainDep,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 1000,
-    after_id: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
-) -> list[SourceOut]:
-    """Every source with its health, by id; at most ``limit``, after ``after_id``."""
-    sources = sorted(domain.store.list_sources(), key=lambda s: s.id)
-    return [convert.source(s) for s in sources if s.id > after_id][:limit]
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    cursor: Annotated[str | None, Query(max_length=100)] = None,
+) -> SourcePage:
+    """The sources with their health, by id, a page at a time (pass ``next_cursor`` back as
+    ``cursor``)."""
+    page = domain.sources.page(limit=limit, cursor=cursor)
+    return SourcePage(items=[convert.source(s) for s in page.items], next_cursor=page.next_cursor)
 
 
 @router.post("/v1/sources", status_code=201)
-def add_source(body: SourceIn, _: Curator, domain: DomainDep) -> SourceOut:
-    url = body.url.strip()
-    domain.policy.check_url(url)
-    record = domain.store.add_source(url, title=body.title, category=body.category)
-    return convert.source(record)
+def add_source(
+    body: SourceIn,
+    _: Curator,
+    domain: DomainDep,
+    check: Annotated[
+        bool, Query(description="Fetch the URL first and add only a feed (or one it links to).")
+    ] = True,
+) -> SourceAdded:
+    """Add a feed (409 if it is a source already). Checked by default: 422 saying why when the
+    URL is neither a feed nor a web page linking to a working one."""
+    added = domain.sources.add(body.url, title=body.title, category=body.category, check=check)
+    return convert.source_added(added.source, added.check)
 
 
 @router.get("/v1/sources/export", response_class=Response)
 def export_sources(_: Curator, domain: DomainDep) -> Response:
-    """All sources as an OPML 2.0 document (importing it again is lossless)."""
+    """All sources as an OPML 2.0 document; importing it again is lossless, except that
+    credentials in URLs are masked (such sources are skipped by an import, saying so)."""
     return Response(
-        export_opml(domain.store.export_sources()),
+        domain.sources.export_opml(),
         media_type=f"{OPML_TYPE}; charset=utf-8",
         headers={"Content-Disposition": 'attachment; filename="sources.opml"'},
     )
@@ -57,6 +77,14 @@ def export_sources(_: Curator, domain: DomainDep) -> Response:
 @router.get("/v1/sources/{source_id}")
 def get_source(source_id: SourceId, _: Curator, domain: DomainDep) -> SourceOut:
     return convert.source(domain.store.get_source(source_id))
+
+
+@router.patch("/v1/sources/{source_id}")
+def update_source(
+    source_id: SourceId, body: SourcePatch, _: Curator, domain: DomainDep
+) -> SourceOut:
+    """Rename, recategorise, pause or resume a source (fields left out keep their value)."""
+    return convert.source(domain.sources.update(source_id, **body.changes()))  # type: ignore[arg-type]
 
 
 @router.delete("/v1/sources/{source_id}", status_code=204)
@@ -85,18 +113,12 @@ async def import_sources(request: Request, _: Curator, domain: DomainDep) -> Imp
 
 
 def _import(domain: Domain, body: bytes) -> ImportOut:
-    found = read_opml(body)
-    skipped = [SkippedOutline(line=p.line, reason=p.reason, url=p.url) for p in found.problems]
-    allowed: list[OPMLSource] = []
-    for source in found.sources:
-        try:
-            domain.policy.check_url(source.url)
-        except AddressRefused as exc:
-            skipped.append(SkippedOutline(line=None, reason=exc.detail, url=source.url))
-            continue
-        allowed.append(source)
-    added, present = domain.store.import_sources(allowed)
-    return ImportOut(added=added, already_present=present, skipped=skipped)
+    report = domain.sources.import_opml(body)
+    return ImportOut(
+        added=report.added,
+        already_present=report.already_present,
+        skipped=[SkippedOutline(line=s.line, reason=s.reason, url=s.url) for s in report.skipped],
+    )
 
 
 @router.post("/v1/ingest", tags=["ingest"])
@@ -107,7 +129,7 @@ async def ingest_now(request: Request, _: Curator, domain: DomainDep) -> IngestO
     if lock.locked():
         raise Conflict("an ingest cycle is already running")
     async with lock:
-        summary = await ingest_async(domain.store, domain.settings)
+        summary = await domain.ingest_async()
     request.app.state.metrics.observe_ingest(
         [o.status for o in summary.outcomes], summary.new_items, summary.elapsed
     )

@@ -7,21 +7,20 @@ errors from the domain are printed as one line and exit with status 1.
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
+from datetime import datetime
 from pathlib import Path
+
+from pydantic import ValidationError
 
 from curation.cli import people as cli_people
 from curation.errors import CurationError
-from curation.ingest.opml import export_opml, read_opml
-from curation.ingest.pipeline import IngestSummary, SourceOutcome, ingest
-from curation.settings import Settings, get_settings
-from curation.storage.engine import make_engine, upgrade
-from curation.storage.feeds import Store
-
-
-def _store(settings: Settings) -> Store:
-    return Store(make_engine(settings.database_url))
+from curation.ingest.netpolicy import mask_credentials
+from curation.ingest.pipeline import IngestSummary, SourceOutcome
+from curation.logs import configure_logging
+from curation.services import Curation, make_curation
+from curation.settings import PREFIX, Settings, get_settings
+from curation.storage.engine import upgrade
 
 
 def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
@@ -31,21 +30,21 @@ def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_sources_import(args: argparse.Namespace, settings: Settings) -> int:
-    store = _store(settings)
-    if args.if_empty and store.list_sources():
+    curation = make_curation(settings)
+    if args.if_empty and curation.store.list_sources():
         print("sources already configured: nothing imported")
         return 0
-    found = read_opml(Path(args.file).read_bytes())
-    added, present = store.import_sources(found.sources)
-    print(f"imported {added} new sources ({present} already present) from {args.file}")
-    for problem in found.problems:
-        where = f"line {problem.line}: " if problem.line else ""
-        print(f"  skipped {where}{problem.reason}", file=sys.stderr)
+    report = curation.sources.import_opml(Path(args.file).read_bytes())
+    print(f"{report.line()} from {args.file}")
+    for skipped in report.skipped:
+        where = f"line {skipped.line}: " if skipped.line else ""
+        url = f" ({skipped.url})" if skipped.url else ""
+        print(f"  skipped {where}{skipped.reason}{url}", file=sys.stderr)
     return 0
 
 
 def cmd_sources_export(args: argparse.Namespace, settings: Settings) -> int:
-    text = export_opml(_store(settings).export_sources())
+    text = make_curation(settings).sources.export_opml()
     if args.output:
         Path(args.output).write_text(text, encoding="utf-8")
         print(f"exported to {args.output}")
@@ -55,32 +54,71 @@ def cmd_sources_export(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_sources_add(args: argparse.Namespace, settings: Settings) -> int:
-    from curation.ingest.netpolicy import AddressPolicy
-
-    AddressPolicy.from_setting(settings.fetch_allow_hosts).check_url(args.url)
-    src = _store(settings).add_source(args.url, title=args.title, category=args.category)
-    print(f"added source {src.id}: {src.url}")
+    added = make_curation(settings).sources.add(
+        args.url, title=args.title, category=args.category, check=not args.no_check
+    )
+    src, found = added.source, added.check
+    title = f' "{src.title}"' if src.title else ""
+    if found is None:
+        print(f"added source {src.id} without a check: {mask_credentials(src.url)}{title}")
+        return 0
+    print(
+        f"added source {src.id}: {mask_credentials(src.url)}{title}"
+        f" ({found.version}, {found.entries} entries)"
+    )
+    if found.page_url:
+        print(f"  found on the web page {mask_credentials(found.page_url)}")
+    for other in found.others:
+        print(f"  another feed on that page (not added): {mask_credentials(other)}")
     return 0
 
 
+def cmd_sources_set(args: argparse.Namespace, settings: Settings) -> int:
+    if args.title is None and args.category is None and args.active is None:
+        nothing = "error: nothing to change: give --title, --category, --pause or --resume"
+        print(nothing, file=sys.stderr)
+        return 2
+    src = make_curation(settings).sources.update(
+        args.source_id, title=args.title, category=args.category, active=args.active
+    )
+    state = "active" if src.active else "paused"
+    when = f", next poll {_when(src.next_attempt_at)}" if src.active else ""
+    print(f"source {src.id} ({state}{when}): {mask_credentials(src.url)}")
+    print(f'  title "{src.title or ""}", category "{src.category or ""}"')
+    return 0
+
+
+def _when(moment: datetime | None) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M") if moment else "now"
+
+
+def _source_id(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 2**31 - 1:
+        raise argparse.ArgumentTypeError(f"not a source id: {text!r}")
+    return int(text)
+
+
 def cmd_sources_list(args: argparse.Namespace, settings: Settings) -> int:
-    sources = _store(settings).list_sources()
+    sources = make_curation(settings).store.list_sources()
     for s in sources:
         when = s.last_fetched_at.strftime("%Y-%m-%d %H:%M") if s.last_fetched_at else "never"
-        line = f"{s.id:>5}  {s.status:<12} {s.item_count:>6} items  {when:<16}  {s.url}"
+        url = mask_credentials(s.url)
+        line = f"{s.id:>5}  {s.status:<12} {s.item_count:>6} items  {when:<16}  {url}"
+        if not s.active:
+            line += "  [paused]"
         if s.last_error:
-            line += f"\n       last error ({s.error_count}×): {s.last_error}"
+            line += f"\n       last error ({s.error_count}×): {mask_credentials(s.last_error)}"
         print(line)
     print(f"{len(sources)} sources")
     return 0
 
 
 def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
-    store = _store(settings)
+    curation = make_curation(settings)
     if sys.stderr.isatty() and not args.quiet:
-        summary = _ingest_with_progress(store, settings)
+        summary = _ingest_with_progress(curation, every_source=args.all)
     else:
-        summary = ingest(store, settings)
+        summary = curation.ingest(every_source=args.all)
     if args.verbose:
         for o in summary.outcomes:
             if o.error:
@@ -89,7 +127,7 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _ingest_with_progress(store: Store, settings: Settings) -> IngestSummary:
+def _ingest_with_progress(curation: Curation, *, every_source: bool) -> IngestSummary:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     with Progress(
@@ -107,32 +145,31 @@ def _ingest_with_progress(store: Store, settings: Settings) -> IngestSummary:
         def advance(outcome: SourceOutcome) -> None:
             bar.update(task, advance=1, description=outcome.url[:60])
 
-        return ingest(store, settings, on_progress=advance, on_start=started)
+        return curation.ingest(on_progress=advance, on_start=started, every_source=every_source)
 
 
 def cmd_rank_fit(args: argparse.Namespace, settings: Settings) -> int:
-    from curation.jobs import refresh_rank_model
-
-    fitted = refresh_rank_model(make_engine(settings.database_url), settings)
+    fitted = make_curation(settings).refit()
     print("ranking model fitted" if fitted else "no items in the window: nothing to fit")
     return 0
 
 
 def cmd_digests_send(args: argparse.Namespace, settings: Settings) -> int:
-    from curation.jobs import send_due_digests
-
-    print(send_due_digests(make_engine(settings.database_url), settings).line())
+    print(make_curation(settings).run_digests().line())
     return 0
 
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     import asyncio
 
-    from curation.scheduler import serve
+    from curation.cli.serve import serve
 
     host = args.host or settings.api_host
     port = args.port or settings.api_port
+    # links in e-mails point where the service really listens, unless CURATION_PUBLIC_BASE_URL
+    settings = settings.model_copy(update={"api_host": host, "api_port": port})
     print(f"curation: serving http://{host}:{port} (API docs at /docs); Ctrl-C to stop")
+    print(f"curation: links in e-mails point to {settings.base_url}")
     asyncio.run(serve(settings, host=host, port=port))
     return 0
 
@@ -156,17 +193,40 @@ def build_parser() -> argparse.ArgumentParser:
     exp = src.add_parser("export", help="export sources as OPML")
     exp.add_argument("-o", "--output")
     exp.set_defaults(func=cmd_sources_export)
-    add = src.add_parser("add", help="add one source by feed URL")
+    add = src.add_parser(
+        "add",
+        help="add one source: a feed URL, or a web page that links to one (fetched and checked)",
+    )
     add.add_argument("url")
-    add.add_argument("--title")
+    add.add_argument("--title", help="default: the feed's own title")
     add.add_argument("--category", help="slash-separated path, e.g. Technology/Python")
+    add.add_argument(
+        "--no-check", action="store_true", help="add without fetching (e.g. a feed down for now)"
+    )
     add.set_defaults(func=cmd_sources_add)
+    chg = src.add_parser("set", help="rename, recategorise, pause or resume a source")
+    chg.add_argument("source_id", metavar="ID", type=_source_id)
+    chg.add_argument("--title", help='new title ("" clears it: the feed\'s own is used)')
+    chg.add_argument("--category", help='new slash-separated category ("" clears it)')
+    state = chg.add_mutually_exclusive_group()
+    state.add_argument(
+        "--pause", dest="active", action="store_const", const=False, help="never poll it"
+    )
+    state.add_argument(
+        "--resume", dest="active", action="store_const", const=True, help="poll it again, now"
+    )
+    chg.set_defaults(func=cmd_sources_set, active=None)
     lst = src.add_parser("list", help="list sources with their health")
     lst.set_defaults(func=cmd_sources_list)
 
-    ing = sub.add_parser("ingest", help="run one ingest cycle over all due sources")
+    ing = sub.add_parser(
+        "ingest", help="run one ingest cycle over all due sources, then keep the ranker current"
+    )
     ing.add_argument("-q", "--quiet", action="store_true", help="no progress display")
     ing.add_argument("-v", "--verbose", action="store_true", help="list failed sources")
+    ing.add_argument(
+        "--all", action="store_true", help="poll every active source now, whatever its schedule"
+    )
     ing.set_defaults(func=cmd_ingest)
     cli_people.register(sub)
 
@@ -190,13 +250,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     args = build_parser().parse_args(argv)
     try:
-        return args.func(args, get_settings())
+        settings = get_settings()
+        configure_logging(settings)
+        return args.func(args, settings)
     except CurationError as exc:
         print(f"error: {exc.detail}", file=sys.stderr)
         return 1
+    except ValidationError as exc:  # a CURATION_* variable out of range: say which, plainly
+        for error in exc.errors():
+            name = PREFIX + "_".join(str(p) for p in error["loc"]).upper()
+            print(f"error: {name}: {error['msg']}", file=sys.stderr)
+        return 2
     except OSError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -9,13 +9,15 @@ from __future__ import annotations
 import argparse
 
 from curation.errors import InvalidInput
-from curation.people.store import ROLES, NewPerson, PeopleStore
+from curation.people.records import NewPerson
+from curation.services import make_curation
 from curation.settings import Settings
-from curation.storage.engine import make_engine
+from curation.storage.people import PeopleStore
+from curation.vocab import ROLES
 
 
 def _people(settings: Settings) -> PeopleStore:
-    return PeopleStore(make_engine(settings.database_url))
+    return make_curation(settings).people
 
 
 def parse_interest(text: str) -> tuple[str, float]:

@@ -14,20 +14,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from curation.rank.types import Candidate
+
 FOR_YOU = "for_you"
 GEMS = "gems"
 SECTION_TITLES = {FOR_YOU: "For you", GEMS: "Gems from your curators"}
 
 _WORD = re.compile(r"[a-z0-9]+")
-
-
-@dataclass(frozen=True, slots=True)
-class Candidate:
-    """A ranked item for one person (from the ranker)."""
-
-    item_id: int
-    score: float
-    why: str
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,9 +2,9 @@
 
 ``DigestService.today(person, now)`` returns the person's digest for their local date, building
 and recording it on first request and returning the recorded content after. Recording is
-atomic and keyed by (person, date) and (person, item), so a digest is built once and an item is
-never delivered twice, even when two processes race. ``recommendations`` is the same ranking,
-live, recording nothing.
+atomic and keyed by (person, date) and (person, item) (:mod:`curation.storage.digests`), so a
+digest is built once and an item is never delivered twice, even when two processes race.
+``recommendations`` is the same ranking, live, recording nothing.
 """
 
 from __future__ import annotations
@@ -13,26 +13,29 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, select, update
-from sqlalchemy.dialects import postgresql, sqlite
-
-from curation.digest.rules import SECTION_TITLES, Pick, pick, window_start
-from curation.digest.view import DigestView, EntryView, GemView, ItemView, SectionView, SourceRef
+from curation.clock import utcnow
+from curation.digest.rules import SECTION_TITLES, GemOffer, Pick, pick, window_start
+from curation.digest.timing import digest_due, digest_time, local_day
+from curation.digest.view import DigestView, EntryView, GemView, ItemView, SectionView
 from curation.errors import NotFound
 from curation.ingest.clean import clean_text
-from curation.ingest.schedule import digest_due, local_day
-from curation.people.store import PeopleStore, PersonRecord
+from curation.people.records import PersonRecord
 from curation.rank.recommender import Recommender
+from curation.records import ItemRecord
 from curation.settings import Settings
-from curation.storage.tables import Digest, DigestItem, Item, ItemSource, Source, utcnow
-
-D = Digest.__table__
-DI = DigestItem.__table__
-I = Item.__table__  # noqa: E741
-L = ItemSource.__table__
-S = Source.__table__
+from curation.storage.digests import DigestRow, DigestRows, PickRow
+from curation.storage.gems import GemStore
+from curation.storage.items import ItemQueries
+from curation.storage.people import PeopleStore
 
 EXCERPT_CHARS = 280
+
+
+NO_MODEL = (
+    "nothing is ranked yet: the ranking model is fitted after the first ingest that stores items"
+    " (curation ingest, POST /v1/ingest, or the scheduler of curation run)"
+)
+NO_INTERESTS = "no interests declared: add some (PUT /v1/me/interests) to get ranked items"
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,51 +45,81 @@ class Recommendation:
     why: str
 
 
+@dataclass(frozen=True, slots=True)
+class Recommendations:
+    items: list[Recommendation]
+    note: str | None = None  # why the list is empty, when it is not just a quiet day
+
+
+def item_view(record: ItemRecord) -> ItemView:
+    """An item as a digest shows it: the stored record with a short plain-text excerpt."""
+    return ItemView(
+        id=record.id,
+        title=record.title,
+        url=record.url,
+        summary=record.summary,
+        excerpt=clean_text(record.text, max_chars=EXCERPT_CHARS),
+        published_at=record.published_at,
+        source=record.source,
+        sources=record.sources,
+    )
+
+
 class DigestService:
     def __init__(
-        self, engine: Engine, settings: Settings, recommender: Recommender | None = None
+        self,
+        settings: Settings,
+        *,
+        rows: DigestRows,
+        people: PeopleStore,
+        items: ItemQueries,
+        gems: GemStore,
+        recommender: Recommender,
     ) -> None:
-        self.engine = engine
         self.settings = settings
-        self.people = PeopleStore(engine)
-        self.recommender = recommender or Recommender(engine, settings)
-        self._insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
+        self.rows = rows
+        self.people = people
+        self.items = items
+        self.gems = gems
+        self.recommender = recommender
 
     # ---- reading ---------------------------------------------------------------------------
 
     def for_date(self, person_id: int, day: str) -> DigestView:
-        with self.engine.connect() as conn:
-            payload = conn.execute(
-                select(D.c.payload).where(D.c.person_id == person_id, D.c.day == day)
-            ).scalar()
-        if payload is None:
+        row = self.rows.get(person_id, day)
+        if row is None or row.payload is None:
             raise NotFound(f"no digest for {day}", resource_id=day)
-        return DigestView.from_json(payload)
+        return DigestView.from_json(row.payload)
 
-    def last_digest(self, person_id: int) -> tuple[str, datetime] | None:
-        with self.engine.connect() as conn:
-            row = conn.execute(
-                select(D.c.day, D.c.window_end)
-                .where(D.c.person_id == person_id)
-                .order_by(D.c.window_end.desc())
-                .limit(1)
-            ).first()
-        return (row.day, row.window_end) if row else None
+    def history(
+        self, person_id: int, *, before: str | None = None, limit: int = 30
+    ) -> list[DigestRow]:
+        """The person's past digests, newest first (day, window and item count)."""
+        return self.rows.days(person_id, before=before, limit=limit)
 
     # ---- live ranking ----------------------------------------------------------------------
 
     def recommendations(
         self, person: PersonRecord, *, now: datetime, since: datetime | None = None, limit: int = 10
-    ) -> list[Recommendation]:
-        """Ranked items first seen after ``since`` (default: the digest window). Records nothing."""
+    ) -> Recommendations:
+        """Ranked items first seen after ``since`` (default: the last ``digest_window_hours``,
+        whether or not a digest carried them). Records nothing."""
         if since is None:
-            last = self.last_digest(person.id)
-            since = window_start(last[1] if last else None, now, self._first_window)
+            since = now - self._first_window
         ranked = self.recommender.rank(person, since=since, until=now, limit=limit)
         views = self.item_views([c.item_id for c in ranked])
-        return [
+        found = [
             Recommendation(views[c.item_id], c.score, c.why) for c in ranked if c.item_id in views
         ]
+        return Recommendations(found, self._note(person))
+
+    def _note(self, person: PersonRecord) -> str | None:
+        """Why a list would be empty for a reason other than a quiet day, or None."""
+        if not person.interests:
+            return NO_INTERESTS
+        if not self.recommender.ready():
+            return NO_MODEL
+        return None
 
     # ---- digests ---------------------------------------------------------------------------
 
@@ -95,30 +128,88 @@ class DigestService:
         return timedelta(hours=self.settings.digest_window_hours)
 
     def today(self, person: PersonRecord, now: datetime | None = None) -> DigestView:
-        """Today's digest in the person's time zone: built and recorded on first request."""
+        """Today's digest in the person's time zone.
+
+        From the person's digest hour on, the day's digest is built and recorded (by the
+        scheduler, or by this call when it comes first) and returned unchanged after, except
+        that an empty day is filled as soon as something new arrives. Before the hour, a live
+        preview that records nothing (``status="preview"``, ``ready_at`` = the hour).
+        """
         now = now or utcnow()
         day = local_day(now, person.timezone)
-        try:
-            return self.for_date(person.id, day)
-        except NotFound:
-            return self.build(person, day, now)
+        row = self.rows.get(person.id, day)
+        if row is not None and row.payload is not None:
+            if row.item_count == 0 and self.rows.has_news(row):
+                return self.refill(person, row, now)
+            return DigestView.from_json(row.payload)
+        if digest_due(now, person.timezone, person.digest_hour, None) is None:
+            return self.preview(person, day, now)
+        return self.build(person, day, now)
 
     def build_due(self, now: datetime | None = None) -> list[DigestView]:
-        """Build every digest due now (each person's local digest hour has come)."""
+        """Build every digest due now (each person's local digest hour has come), and fill the
+        day's empty ones that new items would now fill."""
         now = now or utcnow()
         built = []
         for person in self.people.all():
-            last = self.last_digest(person.id)
-            day = digest_due(now, person.timezone, person.digest_hour, last[0] if last else None)
-            if day is not None:
+            last = self.rows.last(person.id)
+            day = digest_due(now, person.timezone, person.digest_hour, None)
+            if day is None:
+                continue
+            if last is None or last.day != day:
                 built.append(self.build(person, day, now))
+            elif last.item_count == 0 and self.rows.has_news(last):
+                built.append(self.refill(person, last, now))
         return built
 
     def build(self, person: PersonRecord, day: str, now: datetime) -> DigestView:
         """Rank, pick and record the digest for ``day`` (or return the one already recorded)."""
-        last = self.last_digest(person.id)
-        start = window_start(last[1] if last else None, now, self._first_window)
-        delivered = self._delivered(person.id)
+        last = self.rows.last(person.id)
+        start = window_start(last.window_end if last else None, now, self._first_window)
+        picks = self._picks(person, start, now)
+        return self._record(person, day, start, now, picks)
+
+    def preview(self, person: PersonRecord, day: str, now: datetime) -> DigestView:
+        """What the day's digest would hold now, recorded nowhere."""
+        last = self.rows.last(person.id)
+        start = window_start(last.window_end if last else None, now, self._first_window)
+        picks = self._picks(person, start, now)
+        views = self.item_views([p.item_id for p in picks])
+        return self._view(
+            0,
+            person,
+            day,
+            now,
+            [p for p in picks if p.item_id in views],
+            views,
+            status="preview",
+            ready_at=digest_time(now, person.timezone, person.digest_hour),
+        )
+
+    def refill(self, person: PersonRecord, row: DigestRow, now: datetime) -> DigestView:
+        """Fill the day's empty digest with what arrived since (or return it as it is)."""
+        picks = self._picks(person, row.window_start, now)
+        views = self.item_views([p.item_id for p in picks])
+        picks = [p for p in picks if p.item_id in views]
+        built: list[DigestView] = []
+
+        def payload(digest_id: int) -> str:
+            built.append(self._view(digest_id, person, row.day, now, picks, views))
+            return built[-1].to_json()
+
+        stored = self.rows.refill(
+            row,
+            person_id=person.id,
+            now=now,
+            picks=[PickRow(p.item_id, p.section, p.score) for p in picks],
+            payload=payload,
+        )
+        if stored is None:  # nothing to add, or another process filled it first
+            return self.for_date(person.id, row.day)
+        return built[-1]
+
+    def _picks(self, person: PersonRecord, start: datetime, now: datetime) -> list[Pick]:
+        delivered = self.rows.delivered(person.id)
         ranked = self.recommender.rank(
             person,
             since=start,
@@ -126,126 +217,82 @@ class DigestService:
             limit=self.settings.digest_max_items * 3,
             exclude=delivered,
         )
-        gems = self.recommender.gem_offers(since=start)
-        picks = pick(
+        return pick(
             ranked,
-            gems,
+            self.gem_offers(since=start),
             interests=[phrase for phrase, _ in person.interests],
             delivered=delivered,
             limit=self.settings.digest_max_items,
         )
-        return self._record(person, day, start, now, picks)
 
-    def _delivered(self, person_id: int) -> set[int]:
-        with self.engine.connect() as conn:
-            return set(
-                conn.execute(select(DI.c.item_id).where(DI.c.person_id == person_id)).scalars()
+    def _view(
+        self,
+        digest_id: int,
+        person: PersonRecord,
+        day: str,
+        now: datetime,
+        picks: Sequence[Pick],
+        views: dict[int, ItemView],
+        *,
+        status: str = "recorded",
+        ready_at: datetime | None = None,
+    ) -> DigestView:
+        sections = []
+        for key, title in SECTION_TITLES.items():
+            entries = tuple(
+                EntryView(
+                    item=views[p.item_id],
+                    score=round(p.score, 4),
+                    why=p.why,
+                    gem=GemView(p.gem_id, p.note or "", p.curator) if p.gem_id else None,
+                )
+                for p in picks
+                if p.section == key
             )
+            sections.append(SectionView(key=key, title=title, items=entries))
+        return DigestView(
+            id=digest_id,
+            person_id=person.id,
+            date=day,
+            created_at=now,
+            sections=tuple(sections),
+            status=status,
+            ready_at=ready_at,
+            note=None if picks else self._note(person),
+        )
 
     def _record(
         self, person: PersonRecord, day: str, start: datetime, now: datetime, picks: Sequence[Pick]
     ) -> DigestView:
         views = self.item_views([p.item_id for p in picks])
         picks = [p for p in picks if p.item_id in views]
-        with self.engine.begin() as conn:
-            digest_id = conn.execute(
-                self._insert(D)
-                .values(
-                    person_id=person.id,
-                    day=day,
-                    window_start=start,
-                    window_end=now,
-                    created_at=now,
-                    item_count=len(picks),
-                    payload="{}",
-                    email_status="pending" if picks else "empty",
-                    email_attempts=0,
-                )
-                .on_conflict_do_nothing(index_elements=["person_id", "day"])
-                .returning(D.c.id)
-            ).scalar()
-            if digest_id is None:  # another process recorded this day first: show theirs
-                conn.rollback()
-                return self.for_date(person.id, day)
-            sections = []
-            for key, title in SECTION_TITLES.items():
-                entries = tuple(
-                    EntryView(
-                        item=views[p.item_id],
-                        score=round(p.score, 4),
-                        why=p.why,
-                        gem=GemView(p.gem_id, p.note or "", p.curator) if p.gem_id else None,
-                    )
-                    for p in picks
-                    if p.section == key
-                )
-                sections.append(SectionView(key=key, title=title, items=entries))
-            view = DigestView(
-                id=digest_id,
-                person_id=person.id,
-                date=day,
-                created_at=now,
-                sections=tuple(sections),
-            )
-            if picks:
-                conn.execute(
-                    self._insert(DI).on_conflict_do_nothing(),
-                    [
-                        {
-                            "digest_id": digest_id,
-                            "person_id": person.id,
-                            "item_id": p.item_id,
-                            "section": p.section,
-                            "position": n,
-                            "score": p.score,
-                        }
-                        for n, p in enumerate(picks)
-                    ],
-                )
-            conn.execute(update(D).where(D.c.id == digest_id).values(payload=view.to_json()))
-        return view
+        built: list[DigestView] = []
+
+        def payload(digest_id: int) -> str:
+            built.append(self._view(digest_id, person, day, now, picks, views))
+            return built[-1].to_json()
+
+        stored = self.rows.record(
+            person_id=person.id,
+            day=day,
+            window_start=start,
+            now=now,
+            picks=[PickRow(p.item_id, p.section, p.score) for p in picks],
+            payload=payload,
+        )
+        if stored is None:  # another process recorded this day first: show theirs
+            return self.for_date(person.id, day)
+        return built[-1]
+
+    def gem_offers(self, *, since: datetime) -> list[GemOffer]:
+        """Gems tagged since ``since`` (the digest window's start), oldest first."""
+        return [
+            GemOffer(g.id, g.item_id, g.note, g.audience, g.curator_name)
+            for g in self.gems.recent_gems(since)
+        ]
 
     # ---- item views ------------------------------------------------------------------------
 
     def item_views(self, item_ids: Sequence[int]) -> dict[int, ItemView]:
-        if not item_ids:
-            return {}
-        ids = list(dict.fromkeys(item_ids))
-        with self.engine.connect() as conn:
-            rows = conn.execute(
-                select(
-                    I.c.id,
-                    I.c.title,
-                    I.c.url,
-                    I.c.summary_html,
-                    I.c.text,
-                    I.c.published_at,
-                    I.c.origin_source_id,
-                ).where(I.c.id.in_(ids))
-            ).all()
-            links = conn.execute(
-                select(L.c.item_id, S.c.id, S.c.title)
-                .join(S, S.c.id == L.c.source_id)
-                .where(L.c.item_id.in_(ids))
-                .order_by(L.c.id)
-            ).all()
-        sources: dict[int, list[SourceRef]] = {}
-        for item_id, sid, title in links:
-            sources.setdefault(item_id, []).append(SourceRef(sid, title))
-        out = {}
-        for r in rows:
-            refs = sources.get(r.id, [])
-            origin = next(
-                (s for s in refs if s.id == r.origin_source_id), refs[0] if refs else None
-            )
-            out[r.id] = ItemView(
-                id=r.id,
-                title=r.title,
-                url=r.url,
-                summary=r.summary_html,
-                excerpt=clean_text(r.text, max_chars=EXCERPT_CHARS),
-                published_at=r.published_at,
-                source=origin,
-                sources=tuple(refs),
-            )
-        return out
+        records = self.items.records(item_ids, with_text=True)
+        return {item_id: item_view(record) for item_id, record in records.items()}

@@ -10,11 +10,7 @@ import json
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
-
-@dataclass(frozen=True, slots=True)
-class SourceRef:
-    id: int
-    title: str | None
+from curation.records import SourceRef
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +54,11 @@ class DigestView:
     date: str  # YYYY-MM-DD, the person's local date
     created_at: datetime
     sections: tuple[SectionView, ...]
+    #: "recorded" (built at the digest hour, or on the first request after it, then never
+    #: changed except to fill an empty day) or "preview" (before the hour: live, not recorded)
+    status: str = "recorded"
+    ready_at: datetime | None = None  # for a preview: when the day's digest will be recorded
+    note: str | None = None  # why it is empty, when something other than a quiet day is why
 
     @property
     def item_count(self) -> int:
@@ -75,6 +76,9 @@ class DigestView:
             date=data["date"],
             created_at=datetime.fromisoformat(data["created_at"]),
             sections=tuple(_section(s) for s in data["sections"]),
+            status=data.get("status", "recorded"),
+            ready_at=datetime.fromisoformat(data["ready_at"]) if data.get("ready_at") else None,
+            note=data.get("note"),
         )
 
 

@@ -11,8 +11,12 @@ This module owns the answer to "may the fetcher talk to this address?". The fetc
   check that actually holds against DNS tricks; ``check_url`` only fails fast.
 
 An address is allowed when it is public, or the operator's allow list covers it (CIDR/IP, or the
-URL host name). IPv6 forms that carry an IPv4 address (mapped, compatible, SIIT, 6to4, NAT64)
-are judged as the IPv4 they carry. Teredo (``2001::/32``) is refused by default: its far end is an
+URL host name). ``localhost`` counts as its loopback addresses: it is allowed when the allow list
+covers 127.0.0.1 or ::1. A refusal the operator could lift (a loopback, private or otherwise local
+address or name) says how: "…; set CURATION_FETCH_ALLOW_HOSTS=127.0.0.1 to allow it".
+
+IPv6 forms that carry an IPv4 address (mapped, compatible, SIIT, 6to4, NAT64) are judged as the
+IPv4 they carry. Teredo (``2001::/32``) is refused by default: its far end is an
 IPv4 host we cannot vet. Cloud-metadata addresses are refused whatever the allow list says.
 """
 
@@ -26,7 +30,17 @@ from urllib.parse import unquote, urlsplit
 
 from curation.errors import AddressRefused, InvalidInput
 
-__all__ = ["METADATA_ADDRESSES", "AddressPolicy", "is_public", "normalise_ip"]
+__all__ = [
+    "ALLOW_SETTING",
+    "METADATA_ADDRESSES",
+    "AddressPolicy",
+    "is_public",
+    "mask_credentials",
+    "normalise_ip",
+]
+
+#: the setting (environment variable) that holds the allow list, named in refusals
+ALLOW_SETTING = "CURATION_FETCH_ALLOW_HOSTS"
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -97,6 +111,46 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _NAME_LABEL = re.compile(r"(?!-)[a-z0-9_-]{1,63}(?<!-)")
 _HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
 _OCT_DIGITS = frozenset("01234567")
+
+# refusals the operator may lift with the allow list: the message then says how
+_LOCAL_CATEGORIES = frozenset(
+    {
+        "a loopback address",
+        "a private address",
+        "a shared (CGNAT) address",
+        "a link-local address",
+        "a site-local address",
+        "a unique-local address",
+    }
+)
+_LOOPBACK_NAME = "localhost"  # RFC 6761: always the host itself
+_LOOPBACKS = (_ip("127.0.0.1"), _ip("::1"))
+
+# a scheme and the authority after it; the userinfo is what precedes the authority's last "@"
+_URL_AUTHORITY = re.compile(r"([a-zA-Z][a-zA-Z0-9+.\-]*://)([^\s/?#]*)")
+_MASK = "***"
+
+
+def mask_credentials(text: str) -> str:
+    """``text`` (a URL, or a message quoting URLs) with every URL's credentials masked.
+
+    ``https://user:pass@host/feed`` becomes ``https://user:***@host/feed``; a user name alone
+    (often a token) is masked whole: ``https://***@host/feed``. The one masking function: every
+    output that may show a source URL (API, CLI, OPML export, log lines, errors, ``last_error``)
+    passes it through here. Idempotent; text without credentials comes back unchanged.
+    """
+    if "@" not in text:
+        return text
+
+    def mask(match: re.Match[str]) -> str:
+        scheme, authority = match.groups()
+        userinfo, at, hostport = authority.rpartition("@")
+        if not at:
+            return match.group(0)
+        user, colon, _ = userinfo.partition(":")
+        return f"{scheme}{user}:{_MASK}@{hostport}" if colon else f"{scheme}{_MASK}@{hostport}"
+
+    return _URL_AUTHORITY.sub(mask, text)
 
 
 def _refuse(detail: str) -> AddressRefused:
@@ -241,6 +295,11 @@ def _norm_host(name: str) -> str:
     return name.rstrip(".")
 
 
+def _judged(ip: IPAddress, carried: tuple[ipaddress.IPv4Address, str] | None) -> IPAddress:
+    """The address a refusal is about: the IPv4 address an IPv6 form carries, else itself."""
+    return carried[0] if carried else ip
+
+
 def _internal_name(host: str) -> str:
     if "." not in host:
         return f"{host} is a single-label (internal) host name"
@@ -306,6 +365,16 @@ class AddressPolicy:
     def _network_allowed(self, ip: IPAddress) -> bool:
         return any(ip.version == net.version and ip in net for net in self.networks)
 
+    def _loopback_allowed(self) -> bool:
+        """True when the allow list covers 127.0.0.1 or ::1 (then ``localhost`` is allowed)."""
+        return any(self._network_allowed(ip) for ip in _LOOPBACKS)
+
+    def _hint(self, allow: str) -> str:
+        """How the operator would let ``allow`` (an address or a host name) through."""
+        if self.networks or self.hosts:
+            return f"; add {allow} to {ALLOW_SETTING} to allow it"
+        return f"; set {ALLOW_SETTING}={allow} to allow it"
+
     def check_ip(self, ip: str | IPAddress, *, host: str | None = None) -> None:
         """Raise :class:`AddressRefused` unless the fetcher may connect to ``ip``.
 
@@ -320,7 +389,14 @@ class AddressPolicy:
             return
         if carried and self._network_allowed(carried[0]):
             return
+        name = _norm_host(host) if host else None
+        if name == _LOOPBACK_NAME and address.is_loopback and self._loopback_allowed():
+            return  # localhost may resolve to 127.0.0.1 and ::1: either is the host itself
         if reason := _refusal(address):
+            judged = _judged(address, carried)
+            if _category(judged) in _LOCAL_CATEGORIES:
+                named = name is not None and name != _LOOPBACK_NAME and normalise_ip(name) is None
+                reason += self._hint(name if named else str(judged))
             raise _refuse(reason)
 
     def check_url(self, url: str) -> None:
@@ -331,17 +407,18 @@ class AddressPolicy:
         for other names: the connect-time :meth:`check_ip` judges what they resolve to.
         """
         raw = url.strip()
+        shown = mask_credentials(raw)
         if _CONTROL.search(raw):
-            raise _refuse(f"URL {raw!r} contains control characters")
+            raise _refuse(f"URL {shown!r} contains control characters")
         try:
             parts = urlsplit(raw)
             _ = parts.port  # validates the port (raises ValueError)
         except ValueError as exc:
-            raise _refuse(f"malformed URL {raw!r} ({exc})") from None
+            raise _refuse(f"malformed URL {shown!r} ({exc})") from None
         if parts.scheme.lower() not in ("http", "https"):
             raise _refuse(f"scheme {parts.scheme or '(none)'!r} is not http or https")
         if "\\" in parts.netloc or " " in parts.netloc:
-            raise _refuse(f"ambiguous authority in URL {raw!r}")
+            raise _refuse(f"ambiguous authority in URL {shown!r}")
         hostport = parts.netloc.rpartition("@")[2]  # the real host follows the last "@"
         if hostport.startswith("["):
             literal = hostport[: hostport.find("]") + 1]
@@ -352,12 +429,17 @@ class AddressPolicy:
             return
         host = _norm_host(unquote(hostport.partition(":")[0]))
         if not host:
-            raise _refuse(f"URL {raw!r} has no host")
+            raise _refuse(f"URL {shown!r} has no host")
         if not all(char.isalnum() or char in "-_." for char in host):
             raise _refuse(f"host {host!r} is not a valid host name")
         address = normalise_ip(host)
         if address is not None:
             self.check_ip(address)
             return
-        if not self._host_allowed(host) and (reason := _internal_name(host)):
-            raise _refuse(reason)
+        if self._host_allowed(host):
+            return
+        if host == _LOOPBACK_NAME and self._loopback_allowed():
+            return  # the connect-time check lets only loopback addresses through for it
+        if reason := _internal_name(host):
+            allow = str(_LOOPBACKS[0]) if host == _LOOPBACK_NAME else host
+            raise _refuse(reason + self._hint(allow))

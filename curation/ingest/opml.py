@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from lxml import etree
@@ -72,6 +72,8 @@ class OPMLSource:
     category: tuple[str, ...]
     """Path of enclosing category titles, outermost first; ``()`` for a top-level source."""
     html_url: str | None = None
+    line: int | None = field(default=None, compare=False)
+    """Where the outline starts in the document it was read from (not part of its identity)."""
 
 
 @dataclass(frozen=True)
@@ -198,14 +200,9 @@ def _parse_xml(data: bytes | str) -> etree._Element:
         raise OPMLError("OPML document is empty")
 
     parser = etree.XMLParser(
-        resolve_entities=False,
-        no_network=True,
-        load_dtd=False,
-        huge_tree=False,
-        dtd_validation=False,
-        remove_comments=True,
-        remove_pis=True,
-    )
+        resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False,
+        dtd_validation=False, remove_comments=True, remove_pis=True,
+    )  # fmt: skip
     try:
         root = etree.fromstring(data, parser)
     except etree.XMLSyntaxError as exc:
@@ -298,7 +295,7 @@ def _source(
     category = path
     if not category:
         category = _category_attribute(attrs.get("category"))
-    return OPMLSource(url=url, title=title, category=category, html_url=html_url)
+    return OPMLSource(url=url, title=title, category=category, html_url=html_url, line=line)
 
 
 def _web_url(raw: str) -> tuple[str | None, str]:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
+from curation.backoff import backoff_delay
 from curation.settings import Settings
 
 
@@ -22,29 +22,10 @@ def next_retry(
     ``backoff_max_hours``. A small deterministic spread per source (up to 10 %) keeps many
     sources that failed together from retrying in the same second.
     """
-    exponent = max(0, min(error_count - 1, 30))
-    delay = timedelta(minutes=settings.backoff_base_minutes) * (2**exponent)
-    delay = min(delay, timedelta(hours=settings.backoff_max_hours))
+    delay = backoff_delay(
+        error_count,
+        timedelta(minutes=settings.backoff_base_minutes),
+        timedelta(hours=settings.backoff_max_hours),
+    )
     spread = delay * ((source_id * 2654435761) % 100) / 1000
     return now + delay + spread
-
-
-def local_day(now: datetime, timezone: str) -> str:
-    """The person's local calendar date at ``now`` (YYYY-MM-DD)."""
-    return now.astimezone(ZoneInfo(timezone)).date().isoformat()
-
-
-def digest_due(now: datetime, timezone: str, hour: int, last_day: str | None) -> str | None:
-    """The local date whose digest is due at ``now``, or None.
-
-    A digest for local date D is due from the first moment the local wall clock reads
-    ``hour`` or later on D, if none was made for D yet. Comparing wall-clock hours (not
-    instants) makes daylight-saving changes harmless: a skipped hour (02:00 on a spring-forward
-    day) is caught at 03:00, a repeated hour (01:00 twice in autumn) finds D already done; a
-    machine asleep at the hour sends when it wakes, once, since D is then recorded.
-    """
-    local = now.astimezone(ZoneInfo(timezone))
-    day = local.date().isoformat()
-    if local.hour < hour or last_day == day:
-        return None
-    return day

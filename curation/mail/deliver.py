@@ -1,7 +1,7 @@
 """Send each recorded digest once: the delivery loop over ``digest`` rows.
 
 A digest row is recorded (``email_status='pending'``) before anything is sent. For each due row
-:func:`deliver_pending`
+:func:`deliver_pending` (rows: :mod:`curation.storage.deliveries`)
 
 1. *claims* it with one atomic ``UPDATE … SET email_status='sending' WHERE id=? AND <still
    due>``: of two runs racing for a row, exactly one changes it, and only that one sends;
@@ -27,36 +27,26 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from email.message import EmailMessage
 
-from sqlalchemy import Engine, and_, bindparam, exists, or_, select, update
+from sqlalchemy import Engine
 
+from curation.backoff import backoff_delay
+from curation.clock import utcnow
 from curation.digest.view import DigestView
 from curation.errors import CurationError
 from curation.mail.errors import TemporaryFailure, TransportUnavailable
 from curation.mail.render import Renderer, make_renderer
 from curation.mail.transport import Transport, transport_from_settings
-from curation.people.store import PeopleStore, PersonRecord
 from curation.settings import Settings
-from curation.storage.tables import Digest, Person, utcnow
+from curation.storage.deliveries import DeliveryRows
+from curation.storage.people import PeopleStore
+from curation.vocab import DeliveryStatus
 
 log = logging.getLogger(__name__)
 
-D = Digest.__table__
-P = Person.__table__
-
-PENDING, SENDING, SENT, EMPTY, FAILED, SKIPPED = (
-    "pending",
-    "sending",
-    "sent",
-    "empty",
-    "failed",
-    "skipped",
-)
-UNSUBSCRIBED = "not sent: the person unsubscribed from e-mail digests"
+PENDING, SENT, FAILED = DeliveryStatus.PENDING, DeliveryStatus.SENT, DeliveryStatus.FAILED
 _LOAD_ALL_FROM = 20  # due digests from which one read of all people beats one read each
 
 
@@ -79,65 +69,49 @@ class DeliveryReport:
 
 def retry_delay(attempts: int, settings: Settings) -> timedelta:
     """5, 10, 20 … minutes after the 1st, 2nd, 3rd … failure, at most the configured cap."""
-    minutes = settings.email_retry_base_minutes * 2 ** max(attempts - 1, 0)
-    return timedelta(minutes=min(minutes, settings.email_retry_max_minutes))
-
-
-def _due(now: datetime):  # noqa: ANN202 - a SQL expression
-    """Rows this run may send: pending and not waiting, or left sending past their lease."""
-    return or_(
-        and_(
-            D.c.email_status == PENDING,
-            or_(D.c.email_next_attempt_at.is_(None), D.c.email_next_attempt_at <= now),
-        ),
-        and_(D.c.email_status == SENDING, D.c.email_next_attempt_at <= now),
+    return backoff_delay(
+        attempts,
+        timedelta(minutes=settings.email_retry_base_minutes),
+        timedelta(minutes=settings.email_retry_max_minutes),
     )
-
-
-def _waiting(now: datetime):  # noqa: ANN202 - a SQL expression
-    """Rows nobody is working on: pending (waiting or not), or sending past their lease."""
-    return or_(
-        D.c.email_status == PENDING,
-        and_(D.c.email_status == SENDING, D.c.email_next_attempt_at <= now),
-    )
-
-
-def _subscribed():  # noqa: ANN202 - a SQL expression
-    return exists().where(P.c.id == D.c.person_id, P.c.email_digests.is_(True))
-
-
-# Built once; each row then costs two short transactions: claim, and record the outcome.
-_CLAIM = (
-    update(D)
-    .where(
-        D.c.id == bindparam("digest_id"),
-        _due(bindparam("now")),
-        D.c.item_count > 0,
-        _subscribed(),
-    )
-    .values(email_status=SENDING, email_next_attempt_at=bindparam("lease_until"))
-    .returning(D.c.payload, D.c.person_id, D.c.email_attempts)
-)
-_OUTCOME = (
-    update(D)
-    .where(D.c.id == bindparam("digest_id"), D.c.email_status == SENDING)
-    .values(
-        email_status=bindparam("new_status"),
-        email_attempts=bindparam("new_attempts"),
-        email_error=bindparam("new_error"),
-        email_next_attempt_at=bindparam("new_next_attempt_at"),
-        email_sent_at=bindparam("new_sent_at"),
-    )
-)
 
 
 def deliver_pending(
+    engine: Engine,
+    settings: Settings,
+    *,
+    now: datetime | None = None,
+    transport: Transport | None = None,
+    render: Renderer | None = None,
+) -> DeliveryReport:
+    """Send every recorded digest that is due at ``now``, each once.
+
+    What ``curation digests send`` and the scheduler call after building the due digests. Uses
+    the transport and renderer from ``settings`` unless given; closes only its own transport.
+    """
+    now = now or utcnow()
+    own = transport is None
+    transport = transport or transport_from_settings(settings)
+    try:
+        return _deliver(
+            engine,
+            transport,
+            settings=settings,
+            now=now,
+            render=render or make_renderer(settings, now=now),
+        )
+    finally:
+        if own:
+            transport.close()
+
+
+def _deliver(
     engine: Engine,
     transport: Transport,
     *,
     settings: Settings,
     now: datetime,
-    render: Callable[[DigestView, PersonRecord], EmailMessage],
+    render: Renderer,
 ) -> DeliveryReport:
     """Send every digest that is due at ``now``, each once. The caller owns ``transport``."""
     started = time.monotonic()
@@ -146,27 +120,8 @@ def deliver_pending(
     def clock() -> datetime:  # ``now`` as given, moved on by the time this batch has taken
         return now + timedelta(seconds=time.monotonic() - started)
 
-    def outcome(
-        digest_id: int,
-        status: str,
-        attempts: int,
-        error: str | None,
-        *,
-        next_attempt_at: datetime | None = None,
-        sent_at: datetime | None = None,
-    ) -> None:
-        with engine.begin() as conn:
-            conn.execute(
-                _OUTCOME,
-                {
-                    "digest_id": digest_id,
-                    "new_status": status,
-                    "new_attempts": attempts,
-                    "new_error": error,
-                    "new_next_attempt_at": next_attempt_at,
-                    "new_sent_at": sent_at,
-                },
-            )
+    rows = DeliveryRows(engine)
+    outcome = rows.outcome
 
     def retry(digest_id: int, attempts: int, error: str) -> str:
         """Back to pending after a delay, or failed when the attempts are used up."""
@@ -180,18 +135,8 @@ def deliver_pending(
         log.info("digest %s will be retried (attempt %d): %s", digest_id, attempts, error)
         return PENDING
 
-    with engine.begin() as conn:
-        empty = conn.execute(
-            update(D)
-            .where(_waiting(now), D.c.item_count <= 0)
-            .values(email_status=EMPTY, email_next_attempt_at=None)
-        ).rowcount
-        skipped = conn.execute(
-            update(D)
-            .where(_waiting(now), ~_subscribed())
-            .values(email_status=SKIPPED, email_error=UNSUBSCRIBED, email_next_attempt_at=None)
-        ).rowcount
-        ids = list(conn.execute(select(D.c.id).where(_due(now)).order_by(D.c.id)).scalars())
+    empty, skipped = rows.settle(now)
+    ids = rows.due(now)
 
     people = PeopleStore(engine)
     # one read of everyone for a big batch; the claim re-checks the subscription row by row
@@ -199,10 +144,7 @@ def deliver_pending(
     counts = {SENT: 0, PENDING: 0, FAILED: 0}
     stopped: str | None = None
     for digest_id in ids:
-        with engine.begin() as conn:
-            row = conn.execute(
-                _CLAIM, {"digest_id": digest_id, "now": now, "lease_until": clock() + lease}
-            ).first()
+        row = rows.claim(digest_id, now=now, lease_until=clock() + lease)
         if row is None:
             continue  # another run took it, or it changed since we listed it
         attempts = row.email_attempts
@@ -244,31 +186,3 @@ def deliver_pending(
     if ids or empty or skipped:
         log.info("e-mail: %s", report.line())
     return report
-
-
-def send_pending(
-    engine: Engine,
-    settings: Settings,
-    *,
-    now: datetime | None = None,
-    transport: Transport | None = None,
-    render: Renderer | None = None,
-) -> DeliveryReport:
-    """What ``curation digests send`` and the scheduler call after building the due digests.
-
-    Uses the transport and renderer from ``settings`` unless given; closes only its own.
-    """
-    now = now or utcnow()
-    own = transport is None
-    transport = transport or transport_from_settings(settings)
-    try:
-        return deliver_pending(
-            engine,
-            transport,
-            settings=settings,
-            now=now,
-            render=render or make_renderer(settings, now=now),
-        )
-    finally:
-        if own:
-            transport.close()

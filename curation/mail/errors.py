@@ -8,21 +8,13 @@ from curation.errors import CurationError, InvalidInput
 class InvalidLink(InvalidInput):
     """A link token that is malformed, forged, or for another action."""
 
-    status = 400
-    title = "Invalid link"
-
 
 class ExpiredLink(InvalidLink):
     """A genuine link token whose time has passed."""
 
-    title = "Expired link"
-
 
 class DeliveryFailed(CurationError):
     """A message could not be handed to the mail server."""
-
-    status = 502
-    title = "Delivery failed"
 
 
 class TemporaryFailure(DeliveryFailed):

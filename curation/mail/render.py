@@ -35,7 +35,7 @@ from curation.digest.view import DigestView, EntryView
 from curation.errors import InvalidInput
 from curation.mail.errors import PermanentFailure
 from curation.mail.tokens import load_secret, sign
-from curation.people.store import PersonRecord
+from curation.people.records import PersonRecord
 from curation.settings import Settings
 from curation.textrules import one_line
 
@@ -220,7 +220,14 @@ def render_digest(
     feedback_until = now + timedelta(days=feedback_days)
 
     def feedback_url(action: str, item_id: int) -> str:
-        token = sign(token_secret, action, person.id, item_id, feedback_until)
+        token = sign(
+            token_secret,
+            action,
+            person.id,
+            item_id,
+            feedback_until,
+            person_created_at=person.created_at,
+        )
         return f"{base}{FEEDBACK_PATH}?token={token}"
 
     def entry(e: EntryView) -> _Entry:
@@ -238,7 +245,12 @@ def render_digest(
         )
 
     unsubscribe_token = sign(
-        token_secret, "unsubscribe", person.id, 0, now + timedelta(days=unsubscribe_days)
+        token_secret,
+        "unsubscribe",
+        person.id,
+        0,
+        now + timedelta(days=unsubscribe_days),
+        person_created_at=person.created_at,
     )
     unsubscribe_url = f"{base}{UNSUBSCRIBE_PATH}?token={unsubscribe_token}"
     subject = subject_for(view)
@@ -293,7 +305,7 @@ def make_renderer(
     ``CURATION_PUBLIC_BASE_URL`` or ``CURATION_MAIL_FROM`` is refused here, before any digest
     is claimed, rather than failing every digest one by one.
     """
-    base = settings.public_base_url.strip()
+    base = settings.base_url
     parts = urlsplit(base)
     if (
         parts.scheme not in ("http", "https")

@@ -26,12 +26,12 @@ import numpy as np
 from curation.rank.model import CorpusModel
 from curation.rank.profile import PhraseVectors, Profiles, build_profiles, phrase_vectors
 from curation.rank.select import select_digests
-from curation.rank.types import ItemText, Person, RankConfig, Ranked
+from curation.rank.types import ItemText, PersonQuery, RankConfig, Ranked
 
 __all__ = [
     "CorpusModel",
     "ItemText",
-    "Person",
+    "PersonQuery",
     "PhraseVectors",
     "Profiles",
     "RankConfig",
@@ -45,7 +45,7 @@ __all__ = [
 
 def rank_all(
     model: CorpusModel,
-    people: Sequence[Person],
+    people: Sequence[PersonQuery],
     now: datetime,
     config: RankConfig,
     limit: int = 10,

@@ -80,6 +80,10 @@ def _epoch(value: datetime | None) -> float:
     return value.timestamp() if value is not None else math.nan
 
 
+class EmptyCorpus(ValueError):
+    """The window holds no word at all to rank by (items with empty or stop-word-only text)."""
+
+
 @dataclass(frozen=True, eq=False, slots=True)
 class CorpusModel:
     """A fitted vocabulary and the weighted matrix of the items in the window.
@@ -133,9 +137,12 @@ class CorpusModel:
             )
         except ValueError:  # empty vocabulary: every term pruned; keep everything instead
             vectorizer = CountVectorizer(analyzer=identity_analyzer, dtype=np.float32)
-            vectorizer.fit(
-                t + b for t, b in zip(analysed.title_terms, analysed.body_terms, strict=True)
-            )
+            try:
+                vectorizer.fit(
+                    t + b for t, b in zip(analysed.title_terms, analysed.body_terms, strict=True)
+                )
+            except ValueError as exc:  # not one word in the whole window
+                raise EmptyCorpus(f"no words to rank in {n} items") from exc
         counts = _counts(vectorizer, analysed, config)
         df = np.bincount(counts.indices, minlength=counts.shape[1]).astype(np.float64)
         idf = np.log1p((n - df + 0.5) / (df + 0.5)).astype(np.float32)

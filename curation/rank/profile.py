@@ -40,7 +40,7 @@ from curation.rank.sparse import (
     top_per_row,
 )
 from curation.rank.text import analyze, stems
-from curation.rank.types import Person, RankConfig
+from curation.rank.types import PersonQuery, RankConfig
 
 FEEDBACK_OWNER = -1
 EXPLAIN_TERMS_PER_PERSON = 64  # explanations look at each person's strongest terms only
@@ -191,7 +191,9 @@ def _per_phrase_fraction(words: sp.csr_matrix) -> sp.csr_matrix:
     return scale_rows(words, np.divide(1.0, counts, out=np.zeros_like(counts), where=counts > 0))
 
 
-def build_profiles(model: CorpusModel, people: Sequence[Person], config: RankConfig) -> Profiles:
+def build_profiles(
+    model: CorpusModel, people: Sequence[PersonQuery], config: RankConfig
+) -> Profiles:
     """Profiles of ``people`` against ``model``: interests, feedback, mutes (see module doc)."""
     n_terms = len(model.terms)
     keys: dict[str, int] = {}
@@ -266,7 +268,9 @@ def _interest_entries(
     )
 
 
-def _feedback_entries(model: CorpusModel, people: Sequence[Person], config: RankConfig) -> _Entries:
+def _feedback_entries(
+    model: CorpusModel, people: Sequence[PersonQuery], config: RankConfig
+) -> _Entries:
     """Rocchio: +positive × (useful centroid) − negative × (not-useful centroid), per person.
 
     Each centroid keeps its ``feedback_terms`` strongest words and is calibrated so that the
@@ -347,7 +351,7 @@ def _combine(
 
 
 def _mute_matrices(
-    people: Sequence[Person], config: RankConfig
+    people: Sequence[PersonQuery], config: RankConfig
 ) -> tuple[sp.csr_matrix, sp.csr_matrix]:
     keys: dict[str, int] = {}
     pairs: list[tuple[int, int]] = []

@@ -173,7 +173,7 @@ def _similarity_lookup(items: _Items, cands: np.ndarray):  # noqa: ANN202
     return lambda chosen, rows: dense[position[chosen][:, None], position[rows]]
 
 
-def pick(
+def choose(
     items: _Items, block: np.ndarray, limit: int, config: RankConfig
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per row of ``block``: up to ``limit`` item indices (-1 = none), in digest order, after
@@ -223,7 +223,7 @@ def _block_digests(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, list, list]:
     """Score, pick and explain one block of people (numeric work; runs in a worker thread)."""
     block = score_block(items, profiles, people, config)
-    chosen, chosen_scores = pick(items, block, limit, config)
+    chosen, chosen_scores = choose(items, block, limit, config)
     del block
     r, s = np.nonzero(chosen >= 0)
     person_idx = r + people.start

@@ -96,7 +96,7 @@ class ItemText:
 
 
 @dataclass(frozen=True, slots=True)
-class Person:
+class PersonQuery:
     """A reader: declared interests (phrase, weight > 0), mutes, and feedback on items.
 
     ``feedback`` holds ``(item_id, +1)`` for "useful" and ``(item_id, -1)`` for "not useful".
@@ -135,3 +135,12 @@ class Ranked:
     matched_interests: tuple[str, ...] = ()
     top_terms: tuple[str, ...] = ()
     also_from: tuple[str, ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A ranked item for one person with a stored item id (what the recommender returns)."""
+
+    item_id: int
+    score: float
+    why: str

@@ -1,6 +1,6 @@
-"""Storage of sources and items. The only module that runs SQL for ingestion.
+"""SQL for a fetched feed's write path: its items (tables ``item``, ``item_source``, and on
+SQLite the search index ``item_fts``) and its source row's validators.
 
-Rows never leave this module: callers get :class:`SourceRecord` and plain counts.
 Writes for one feed happen in one transaction: items, their source links and the feed's HTTP
 validators are committed together, so a crash never saves an ETag without the items it covers.
 Inserts are set-based (``INSERT … ON CONFLICT DO NOTHING``, executed for many rows at once) so that
@@ -9,43 +9,21 @@ concurrent ingest runs cannot insert an item twice and a cold ingest stays fast.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import Connection, Engine, Table, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy import Connection, Engine, Table, select, update
+from sqlalchemy.exc import SQLAlchemyError
 
-from curation.errors import Conflict, NotFound
-from curation.ingest.opml import OPMLSource
 from curation.ingest.records import CleanItem
 from curation.storage.engine import param_marker
-from curation.storage.tables import Item, ItemSource, Source, UTCDateTime
+from curation.storage.sources import SourceStore, chunks
+from curation.storage.tables import Item, ItemSource, Source
 
-S = Source.__table__
-I = Item.__table__  # noqa: E741
-L = ItemSource.__table__
-
-_CHUNK = 500  # rows per statement: well under SQLite's bound-parameter limit
-
-
-@dataclass(frozen=True, slots=True)
-class SourceRecord:
-    id: int
-    url: str
-    title: str | None
-    html_url: str | None
-    category: str | None
-    active: bool
-    status: str
-    etag: str | None
-    last_modified: str | None
-    last_error: str | None
-    error_count: int
-    last_fetched_at: datetime | None
-    next_attempt_at: datetime | None
-    item_count: int = 0
+source_table = Source.__table__
+item_table = Item.__table__
+item_source_table = ItemSource.__table__
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,17 +81,20 @@ _INDEX_NEW_SQL = (
     "INSERT INTO item_fts(rowid, title, text) SELECT id, title, text FROM item WHERE id > ?"
 )
 _COUNT_NEW_SQL = "SELECT count(*) FROM item WHERE id > ?"
+_SEQUENCE_SQL = "SELECT seq FROM sqlite_sequence WHERE name = 'item'"
+_HAS_SEQUENCE_SQL = "SELECT 1 FROM sqlite_master WHERE name = 'sqlite_sequence'"
 _REBUILD_SQL = "INSERT INTO item_fts(item_fts) VALUES ('rebuild')"
 
 
 class _NewRows:
     """The item ids one transaction inserted, for the SQLite search index.
 
-    SQLite gives each new row the largest rowid so far plus one, and from its first insert on the
-    transaction holds the only write lock: right after the first batch of ``n`` new rows, whose
-    last id is ``last``, every id above ``last - n`` is this transaction's. :meth:`index` checks
-    that by count and falls back to rebuilding the index if it ever does not hold (rowids
-    exhausted, when SQLite picks random ones).
+    ``item`` ids are AUTOINCREMENT (migration 0007: never reused), and from its first insert on
+    the transaction holds the only write lock. Each row an ``INSERT … ON CONFLICT DO NOTHING``
+    attempts takes the next id, a skipped one included, so right after the first batch of ``n``
+    attempted rows the table's sequence is ``seq`` and every id above ``seq - n`` is this
+    transaction's. :meth:`index` checks that by count and falls back to rebuilding the index if it
+    ever does not hold.
 
     Invariant: a row inserted in the transaction is neither updated nor deleted before
     :meth:`index` runs, or the update/delete triggers would remove terms the index does not
@@ -126,9 +107,9 @@ class _NewRows:
         self.floor: int | None = None
         self.inserted = 0
 
-    def note(self, inserted: int, last_id: int) -> None:
+    def note(self, inserted: int, floor: int) -> None:
         if inserted and self.floor is None:
-            self.floor = last_id - inserted
+            self.floor = floor
         self.inserted += inserted
 
     def index(self, conn: Connection) -> None:
@@ -137,7 +118,7 @@ class _NewRows:
         found = conn.exec_driver_sql(_COUNT_NEW_SQL, (self.floor,)).scalar_one()
         if found == self.inserted:
             conn.exec_driver_sql(_INDEX_NEW_SQL, (self.floor,))
-        else:  # pragma: no cover - only when rowids ran out and SQLite picked random ones
+        else:  # pragma: no cover - only if SQLite ever numbered rows otherwise
             conn.exec_driver_sql(_REBUILD_SQL)
 
 
@@ -158,189 +139,14 @@ def _aware_utc(value: datetime | None) -> datetime | None:
     return value.replace(tzinfo=UTC)
 
 
-def _record(row, item_count: int = 0) -> SourceRecord:  # noqa: ANN001
-    return SourceRecord(
-        id=row.id,
-        url=row.url,
-        title=row.title,
-        html_url=row.html_url,
-        category=row.category,
-        active=row.active,
-        status=row.status,
-        etag=row.etag,
-        last_modified=row.last_modified,
-        last_error=row.last_error,
-        error_count=row.error_count,
-        last_fetched_at=UTCDateTime().process_result_value(row.last_fetched_at, None),
-        next_attempt_at=UTCDateTime().process_result_value(row.next_attempt_at, None),
-        item_count=item_count,
-    )
-
-
-def _chunks(seq: Sequence, size: int = _CHUNK) -> Iterable[Sequence]:
-    for start in range(0, len(seq), size):
-        yield seq[start : start + size]
-
-
-class Store:
-    """Sources and items in one database."""
+class Store(SourceStore):
+    """Sources (:class:`SourceStore`) and the write path of a fetched feed's items."""
 
     def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-        self._insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
+        super().__init__(engine)
         self._sql_cache: dict[object, str] = {}
         self._ts = _sqlite_timestamp if engine.dialect.name == "sqlite" else _aware_utc
-
-    # ---- sources ---------------------------------------------------------------------------
-
-    def add_source(
-        self,
-        url: str,
-        *,
-        title: str | None = None,
-        category: str | None = None,
-        html_url: str | None = None,
-    ) -> SourceRecord:
-        with self.engine.begin() as conn:
-            try:
-                new_id = conn.execute(
-                    S.insert()
-                    .values(
-                        url=url,
-                        title=title,
-                        category=category,
-                        html_url=html_url,
-                        active=True,
-                        status="new",
-                        error_count=0,
-                        created_at=datetime.now().astimezone(),
-                    )
-                    .returning(S.c.id)
-                ).scalar_one()
-            except IntegrityError as exc:
-                raise Conflict(f"a source with URL {url} already exists") from exc
-        return self.get_source(new_id)
-
-    def import_sources(self, sources: Iterable[OPMLSource]) -> tuple[int, int]:
-        """Add every source whose URL is not stored yet; returns (added, already present)."""
-        rows = []
-        seen: set[str] = set()
-        for src in sources:
-            if src.url in seen:
-                continue
-            seen.add(src.url)
-            rows.append(
-                {
-                    "url": src.url,
-                    "title": src.title,
-                    "html_url": src.html_url,
-                    "category": "/".join(src.category) or None,
-                    "active": True,
-                    "status": "new",
-                    "error_count": 0,
-                    "created_at": datetime.now().astimezone(),
-                }
-            )
-        if not rows:
-            return 0, 0
-        with self.engine.begin() as conn:
-            before = conn.execute(select(func.count()).select_from(S)).scalar_one()
-            conn.execute(self._insert(S).on_conflict_do_nothing(), rows)
-            after = conn.execute(select(func.count()).select_from(S)).scalar_one()
-        added = after - before
-        return added, len(rows) - added
-
-    def export_sources(self) -> list[OPMLSource]:
-        return [
-            OPMLSource(
-                url=s.url,
-                title=s.title,
-                category=tuple(s.category.split("/")) if s.category else (),
-                html_url=s.html_url,
-            )
-            for s in self.list_sources()
-        ]
-
-    def get_source(self, source_id: int) -> SourceRecord:
-        with self.engine.connect() as conn:
-            row = conn.execute(select(S).where(S.c.id == source_id)).first()
-            if row is None:
-                raise NotFound(f"source {source_id} does not exist", resource_id=source_id)
-            count = conn.execute(
-                select(func.count()).select_from(L).where(L.c.source_id == source_id)
-            ).scalar_one()
-        return _record(row, count)
-
-    def list_sources(self) -> list[SourceRecord]:
-        counts = select(L.c.source_id, func.count().label("n")).group_by(L.c.source_id).subquery()
-        query = (
-            select(S, func.coalesce(counts.c.n, 0).label("item_count"))
-            .outerjoin(counts, counts.c.source_id == S.c.id)
-            .order_by(S.c.category, S.c.id)
-        )
-        with self.engine.connect() as conn:
-            return [_record(row, row.item_count) for row in conn.execute(query)]
-
-    def delete_source(self, source_id: int) -> None:
-        with self.engine.begin() as conn:
-            if conn.execute(S.delete().where(S.c.id == source_id)).rowcount == 0:
-                raise NotFound(f"source {source_id} does not exist", resource_id=source_id)
-
-    def due_sources(self, now: datetime) -> list[SourceRecord]:
-        query = (
-            select(S)
-            .where(S.c.active.is_(True))
-            .where((S.c.next_attempt_at.is_(None)) | (S.c.next_attempt_at <= now))
-            .order_by(S.c.id)
-        )
-        with self.engine.connect() as conn:
-            return [_record(row) for row in conn.execute(query)]
-
-    # ---- fetch outcomes --------------------------------------------------------------------
-
-    def record_not_modified(
-        self, source_ids: Sequence[int], *, now: datetime, next_attempt_at: datetime
-    ) -> None:
-        if not source_ids:
-            return
-        with self.engine.begin() as conn:
-            for chunk in _chunks(list(source_ids)):
-                conn.execute(
-                    update(S)
-                    .where(S.c.id.in_(chunk))
-                    .values(
-                        status="not_modified",
-                        last_error=None,
-                        error_count=0,
-                        last_fetched_at=now,
-                        last_success_at=now,
-                        next_attempt_at=next_attempt_at,
-                    )
-                )
-
-    def record_failure(
-        self,
-        source_id: int,
-        *,
-        status: str,
-        error: str,
-        now: datetime,
-        next_attempt_at: datetime | None,
-        retire: bool = False,
-    ) -> None:
-        with self.engine.begin() as conn:
-            conn.execute(
-                update(S)
-                .where(S.c.id == source_id)
-                .values(
-                    status=status,
-                    last_error=error[:2000],
-                    error_count=S.c.error_count + 1,
-                    last_fetched_at=now,
-                    next_attempt_at=next_attempt_at,
-                    active=S.c.active & (not retire),
-                )
-            )
+        self._has_sequence: bool | None = None
 
     def save_feeds(
         self, writes: Sequence[FeedWrite], *, now: datetime, next_attempt_at: datetime
@@ -403,8 +209,15 @@ class Store:
             by_guid.setdefault(item.guid, item)  # a feed repeating a GUID: first one wins
         result = self._save_items(conn, w.source_id, list(by_guid.values()), now, new_rows)
         ts = self._ts
-        if w.new_url and not conn.execute(select(S.c.id).where(S.c.url == w.new_url)).first():
-            conn.execute(update(S).where(S.c.id == w.source_id).values(url=w.new_url))
+        if (
+            w.new_url
+            and not conn.execute(
+                select(source_table.c.id).where(source_table.c.url == w.new_url)
+            ).first()
+        ):
+            conn.execute(
+                update(source_table).where(source_table.c.id == w.source_id).values(url=w.new_url)
+            )
         conn.exec_driver_sql(
             self._sql(_SOURCE_OK_SQL),
             (
@@ -438,7 +251,7 @@ class Store:
         known: dict[str, tuple[int, str, int | None]] = {}
         # a source with no items yet (every source on a cold start) needs no per-GUID lookups
         if conn.exec_driver_sql(self._sql(_HAS_ITEMS_SQL), (source_id,)).first() is not None:
-            for chunk in _chunks([it.guid for it in items]):
+            for chunk in chunks([it.guid for it in items]):
                 for guid, item_id, content_hash, origin in self._select_in(
                     conn, _KNOWN_SQL, chunk, source_id
                 ):
@@ -453,8 +266,8 @@ class Store:
         ]
         for item_id, it in changed:
             conn.execute(
-                update(I)
-                .where(I.c.id == item_id)
+                update(item_table)
+                .where(item_table.c.id == item_id)
                 .values(
                     url=it.url,
                     title=it.title,
@@ -491,19 +304,31 @@ class Store:
                     it.content_hash,
                 )
         # rows whose dedupe key is already stored (another source's copy) are skipped here
-        inserted = self._bulk_insert(conn, I, _ITEM_COLUMNS, list(rows.values()))
+        inserted = self._bulk_insert(conn, item_table, _ITEM_COLUMNS, list(rows.values()))
         ids: dict[str, int] = {}
         if new_rows is not None and inserted:  # SQLite
             last = conn.exec_driver_sql("SELECT last_insert_rowid()").scalar_one()
-            new_rows.note(inserted, last)
+            if new_rows.floor is None:
+                seq = self._sequence(conn)
+                # AUTOINCREMENT: every attempted row took an id; else the ids are consecutive
+                new_rows.note(inserted, seq - len(rows) if seq is not None else last - inserted)
+            else:
+                new_rows.note(inserted, new_rows.floor)
             if inserted == len(rows):  # all new: their ids are consecutive, in insertion order
                 ids = dict(zip(rows, range(last - inserted + 1, last + 1), strict=True))
         if not ids:
-            for chunk in _chunks(list(rows)):
+            for chunk in chunks(list(rows)):
                 ids.update(self._select_in(conn, _ITEM_IDS_SQL, chunk))
         links = [(source_id, it.guid, ids[it.dedupe_key], seen_at) for it in fresh]
-        self._bulk_insert(conn, L, _LINK_COLUMNS, links)
+        self._bulk_insert(conn, item_source_table, _LINK_COLUMNS, links)
         return SaveResult(new=inserted, updated=len(changed), linked=len(fresh) - inserted)
+
+    def _sequence(self, conn: Connection) -> int | None:
+        """The ``item`` table's AUTOINCREMENT sequence (None before migration 0007)."""
+        if self._has_sequence is None:
+            found = conn.exec_driver_sql(_HAS_SEQUENCE_SQL).first()
+            self._has_sequence = found is not None
+        return conn.exec_driver_sql(_SEQUENCE_SQL).scalar() if self._has_sequence else None
 
     def _marker(self) -> str:
         return param_marker(self.engine)

@@ -1,9 +1,8 @@
-"""Curators' gems: an item a curator recommends, with a note and the interests it is for.
-
-The only module that runs SQL for gems. Callers get :class:`GemRecord` dataclasses.
+"""SQL for curators' gems (table ``gem``): an item a curator recommends, with a note and an
+audience. Callers get :class:`GemRecord` dataclasses.
 A curator picks an item at most once (unique ``(item_id, curator_id)``); deleting the item
 deletes its gems, deleting the curator keeps them without a curator. Audience phrases are
-cleaned like interests (:func:`curation.people.store.clean_phrase`) and stored as a JSON list.
+cleaned like interests (:func:`curation.curate.rules.clean_audience`) and stored as a JSON list.
 Digests read gems through :meth:`GemStore.recent_gems` and :meth:`GemStore.gems_for_items`.
 """
 
@@ -17,17 +16,15 @@ from datetime import datetime
 from sqlalchemy import Engine, select
 from sqlalchemy.exc import IntegrityError
 
-from curation.errors import Conflict, InvalidInput, NotFound
-from curation.people.store import clean_phrase
-from curation.storage.items import DEFAULT_LIMIT, Page, check_limit, decode_cursor, page_of
-from curation.storage.tables import Gem, Item, Person, utcnow
+from curation.clock import utcnow
+from curation.curate.rules import clean_audience, clean_note
+from curation.errors import Conflict, NotFound
+from curation.paging import DEFAULT_LIMIT, Page, check_limit, decode_cursor, page_of
+from curation.storage.tables import Gem, Item, Person
 
 G = Gem.__table__
 I = Item.__table__  # noqa: E741
 P = Person.__table__
-
-MAX_NOTE_CHARS = 2000
-MAX_AUDIENCE = 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,24 +38,6 @@ class GemRecord:
     note: str  # plain text
     audience: tuple[str, ...]
     created_at: datetime
-
-
-def clean_note(note: str) -> str:
-    value = note.strip()
-    if len(value) > MAX_NOTE_CHARS:
-        raise InvalidInput(f"note longer than {MAX_NOTE_CHARS} characters")
-    return value
-
-
-def clean_audience(phrases: Iterable[str]) -> tuple[str, ...]:
-    """Audience phrases cleaned like interests; repeats (ignoring case) kept once, in order."""
-    seen: dict[str, str] = {}
-    for phrase in phrases:
-        value = clean_phrase(phrase)
-        seen.setdefault(value.lower(), value)
-    if len(seen) > MAX_AUDIENCE:
-        raise InvalidInput(f"at most {MAX_AUDIENCE} audience phrases")
-    return tuple(seen.values())
 
 
 _SELECT = (

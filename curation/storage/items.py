@@ -1,120 +1,63 @@
-"""Reading items for curators: filtered, searched, paginated lists and single items.
-
-The only module that runs SQL for item queries (ingest writes items through
-:mod:`.feeds`). Callers get :class:`ItemRecord` dataclasses and :class:`Page` objects.
+"""SQL for reading items: filtered, searched, paginated lists, single items, and the one item
+loader (:meth:`ItemQueries.records`) that digests use too. Ingest writes items through
+:mod:`curation.storage.feeds`. Callers get :class:`ItemRecord` objects and :class:`Page` s.
 
 - **Order and pages**: newest stored first (``id`` descending), paged by an opaque keyset
   cursor (the last id seen), so a page never repeats or skips an item while new ones arrive.
 - **since** filters on ``first_seen_at`` (when we first stored the item), which every item has
   and which only grows; ``published_at`` is the feed's claim and may be missing or far off.
 - **source_id** matches every item the source carried, not only those it was first seen in.
-- **q** is full-text search in which every word must appear (stemmed, case-insensitive):
-  SQLite's FTS5 table ``item_fts`` (kept in sync by triggers, migration 0003), or PostgreSQL's
-  ``plainto_tsquery`` against the GIN-indexed ``to_tsvector('english', title || ' ' || text)``.
-  The user's words are quoted, so no input can change the FTS5 query's syntax.
+- **q** is full-text search in which every word must appear (stemmed, case-insensitive; a
+  word ending in ``*`` matches as a prefix: ``broad*``), best match first, then newest, paged
+  by offset: SQLite's FTS5 table ``item_fts`` ranked by BM25, or PostgreSQL's ``to_tsquery``
+  against the GIN-indexed ``to_tsvector('english', title || ' ' || text)`` ranked by
+  ``ts_rank`` (normalised by length). The user's words are quoted (FTS5) or reduced to word
+  characters (PostgreSQL), so no input can change either query's syntax.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Generic, TypeVar
 
 from sqlalchemy import Engine, bindparam, column, exists, func, literal_column, select, table, text
 
-from curation.errors import InvalidInput, NotFound
+from curation.errors import NotFound
+from curation.paging import (
+    DEFAULT_LIMIT,
+    Page,
+    check_limit,
+    decode_cursor,
+    decode_offset,
+    encode_offset,
+    page_of,
+)
+from curation.records import ItemRecord, SourceRef
 from curation.storage.tables import Item, ItemSource, Source
 
-I = Item.__table__  # noqa: E741
-L = ItemSource.__table__
-S = Source.__table__
+item_table = Item.__table__
+item_source_table = ItemSource.__table__
+source_table = Source.__table__
 
-DEFAULT_LIMIT = 20
-MAX_LIMIT = 100
 MAX_QUERY_CHARS = 200
 MAX_QUERY_TERMS = 20
 
 # the indexed expression of migration 0003 (must match it exactly for the index to be used)
 PG_DOCUMENT = "to_tsvector('english'::regconfig, item.title || ' ' || item.text)"
 _LIST_COLUMNS = (
-    I.c.id,
-    I.c.title,
-    I.c.url,
-    I.c.summary_html,
-    I.c.author,
-    I.c.published_at,
-    I.c.first_seen_at,
-    I.c.origin_source_id,
+    item_table.c.id,
+    item_table.c.title,
+    item_table.c.url,
+    item_table.c.summary_html,
+    item_table.c.author,
+    item_table.c.published_at,
+    item_table.c.first_seen_at,
+    item_table.c.origin_source_id,
 )
 _FTS = table("item_fts", column("rowid"))
 _WORD = re.compile(r"\w")
-
-T = TypeVar("T")
-
-
-@dataclass(frozen=True, slots=True)
-class SourceRef:
-    id: int
-    title: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class ItemRecord:
-    id: int
-    title: str  # plain text
-    url: str | None
-    summary: str  # sanitised HTML
-    author: str | None
-    published_at: datetime | None
-    first_seen_at: datetime
-    source: SourceRef | None  # where it was first seen (None once that source is deleted)
-    sources: tuple[SourceRef, ...]  # every source that carried it
-    content: str | None = None  # sanitised HTML; only filled by ItemQueries.get
-
-
-@dataclass(frozen=True, slots=True)
-class Page(Generic[T]):
-    items: list[T]
-    next_cursor: str | None
-
-
-# ---- cursors and limits (shared by every paginated list) ----------------------------------
-
-
-def encode_cursor(last_id: int) -> str:
-    return base64.urlsafe_b64encode(f"id:{last_id}".encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str | None) -> int | None:
-    """The id a cursor stands for, or None for the first page; :class:`InvalidInput` if forged."""
-    if not cursor:
-        return None
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii")
-    except (binascii.Error, UnicodeError, ValueError):
-        raw = ""
-    kind, _, value = raw.partition(":")
-    if kind != "id" or not value.isdigit() or len(value) > 18:
-        raise InvalidInput("cursor is not valid: pass the next_cursor of a previous page")
-    return int(value)
-
-
-def check_limit(limit: int, maximum: int = MAX_LIMIT) -> int:
-    if not 1 <= limit <= maximum:
-        raise InvalidInput(f"limit must be between 1 and {maximum}")
-    return limit
-
-
-def page_of(rows: Sequence[T], limit: int, key: str = "id") -> Page[T]:
-    """Cut ``limit + 1`` fetched rows to a page; the extra row only says there is a next one."""
-    items = list(rows[:limit])
-    more = len(rows) > limit
-    return Page(items, encode_cursor(getattr(items[-1], key)) if more and items else None)
-
+_WORDS = re.compile(r"\w+")
 
 # ---- search ------------------------------------------------------------------------------
 
@@ -125,10 +68,34 @@ def search_terms(q: str) -> list[str]:
     return [w for w in words if _WORD.search(w)][:MAX_QUERY_TERMS]
 
 
+def _prefix(term: str) -> tuple[str, bool]:
+    """``broad*`` → (``broad``, True): a trailing ``*`` asks for words that start so."""
+    stem = term.rstrip("*")
+    return (stem, True) if stem != term and _WORD.search(stem) else (term, False)
+
+
 def fts5_match(terms: Sequence[str]) -> str:
     """An FTS5 query in which every term must appear, each a quoted string (``"`` doubled),
-    so that operators, column filters and stray quotes in user input stay plain text."""
-    return " ".join('"' + term.replace('"', '""') + '"' for term in terms)
+    so that operators, column filters and stray quotes in user input stay plain text; a term
+    ending in ``*`` matches as a prefix (``"broad"*``)."""
+    parts = []
+    for term in terms:
+        word, prefix = _prefix(term)
+        parts.append('"' + word.replace('"', '""') + '"' + ("*" if prefix else ""))
+    return " ".join(parts)
+
+
+def pg_tsquery(terms: Sequence[str]) -> str:
+    """A PostgreSQL ``to_tsquery`` text in which every word must appear: only word characters
+    reach it (nothing a user types can change its syntax); ``broad*`` becomes ``broad:*``."""
+    parts = []
+    for term in terms:
+        word, prefix = _prefix(term)
+        words = _WORDS.findall(word)
+        if words and prefix:
+            words[-1] += ":*"
+        parts.extend(words)
+    return " & ".join(parts)
 
 
 # ---- queries -----------------------------------------------------------------------------
@@ -149,63 +116,121 @@ class ItemQueries:
         cursor: str | None = None,
     ) -> Page[ItemRecord]:
         check_limit(limit)
-        before = decode_cursor(cursor)
-        query = select(*_LIST_COLUMNS).order_by(I.c.id.desc()).limit(limit + 1)
+        searching = q is not None and bool(q.strip())
+        before = None if searching else decode_cursor(cursor)
+        query = select(*_LIST_COLUMNS).order_by(item_table.c.id.desc()).limit(limit + 1)
         if before is not None:
-            query = query.where(I.c.id < before)
+            query = query.where(item_table.c.id < before)
         if since is not None:
-            query = query.where(I.c.first_seen_at >= since)
+            query = query.where(item_table.c.first_seen_at >= since)
         if source_id is not None:
             self._check_source(source_id)
-            carried = (L.c.item_id == I.c.id) & (L.c.source_id == source_id)
+            carried = (item_source_table.c.item_id == item_table.c.id) & (
+                item_source_table.c.source_id == source_id
+            )
             query = query.where(exists().where(carried))
         if q is not None and q.strip():
             terms = search_terms(q)
             if not terms:
                 return Page([], None)
-            query = query.where(self._matches(terms))
+            return self._search(query, terms, limit, cursor)
         with self.engine.connect() as conn:
             rows = conn.execute(query).all()
             records = self._records(conn, rows, with_content=False)
         return page_of(records, limit)
 
+    def _search(self, query, terms: list[str], limit: int, cursor: str | None) -> Page[ItemRecord]:  # noqa: ANN001
+        """Matches of every term, best first (BM25 on SQLite, ``ts_rank`` on PostgreSQL), then
+        newest; paged by offset, since relevance is not a stored key."""
+        offset = decode_offset(cursor)
+        query = query.order_by(None).limit(limit + 1).offset(offset)
+        if self.dialect == "sqlite":
+            match = bindparam("fts_match", fts5_match(terms))
+            hits = (
+                select(_FTS.c.rowid, literal_column("rank").label("relevance"))
+                .where(text("item_fts MATCH :fts_match").bindparams(match))
+                .subquery()
+            )
+            query = query.join(hits, hits.c.rowid == item_table.c.id).order_by(
+                hits.c.relevance, item_table.c.id.desc()
+            )  # FTS5's rank is BM25 negated: lower is better
+        else:
+            document = literal_column(PG_DOCUMENT)
+            tsquery = self._tsquery(terms)
+            query = query.where(self._matches(terms)).order_by(
+                func.ts_rank(document, tsquery, 1).desc(), item_table.c.id.desc()
+            )
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).all()
+            records = self._records(conn, rows, with_content=False)
+        more = len(records) > limit
+        return Page(records[:limit], encode_offset(offset + limit) if more else None)
+
     def get(self, item_id: int) -> ItemRecord:
         with self.engine.connect() as conn:
-            query = select(*_LIST_COLUMNS, I.c.content_html).where(I.c.id == item_id)
+            query = select(*_LIST_COLUMNS, item_table.c.content_html).where(
+                item_table.c.id == item_id
+            )
             rows = conn.execute(query).all()
             if not rows:
                 raise NotFound(f"item {item_id} does not exist", resource_id=item_id)
             return self._records(conn, rows, with_content=True)[0]
 
+    def records(self, item_ids: Sequence[int], *, with_text: bool = False) -> dict[int, ItemRecord]:
+        """The items with these ids (missing ones absent), with their sources; ``with_text``
+        adds the plain text (for excerpts)."""
+        if not item_ids:
+            return {}
+        ids = list(dict.fromkeys(item_ids))
+        columns = (*_LIST_COLUMNS, item_table.c.text) if with_text else _LIST_COLUMNS
+        out: dict[int, ItemRecord] = {}
+        with self.engine.connect() as conn:
+            for start in range(0, len(ids), 500):
+                query = select(*columns).where(item_table.c.id.in_(ids[start : start + 500]))
+                rows = conn.execute(query).all()
+                for record in self._records(conn, rows, with_content=False, with_text=with_text):
+                    out[record.id] = record
+        return out
+
     def exists(self, item_id: int) -> bool:
         with self.engine.connect() as conn:
-            return conn.execute(select(I.c.id).where(I.c.id == item_id)).first() is not None
+            return (
+                conn.execute(select(item_table.c.id).where(item_table.c.id == item_id)).first()
+                is not None
+            )
 
     # ---- helpers ---------------------------------------------------------------------------
 
-    def _matches(self, terms: list[str]):  # noqa: ANN202
-        if self.dialect == "sqlite":
-            match = bindparam("fts_match", fts5_match(terms))
-            hits = select(_FTS.c.rowid).where(text("item_fts MATCH :fts_match").bindparams(match))
-            return I.c.id.in_(hits)
-        query = func.plainto_tsquery(literal_column("'english'::regconfig"), " ".join(terms))
-        return literal_column(PG_DOCUMENT).op("@@")(query)
+    @staticmethod
+    def _tsquery(terms: list[str]):  # noqa: ANN205 - a SQL expression
+        return func.to_tsquery(literal_column("'english'::regconfig"), pg_tsquery(terms))
+
+    def _matches(self, terms: list[str]):  # noqa: ANN202 - a SQL expression
+        """PostgreSQL: the filter the search uses (on the GIN-indexed document)."""
+        return literal_column(PG_DOCUMENT).op("@@")(self._tsquery(terms))
 
     def _check_source(self, source_id: int) -> None:
         with self.engine.connect() as conn:
-            if conn.execute(select(S.c.id).where(S.c.id == source_id)).first() is None:
+            if (
+                conn.execute(
+                    select(source_table.c.id).where(source_table.c.id == source_id)
+                ).first()
+                is None
+            ):
                 raise NotFound(f"source {source_id} does not exist", resource_id=source_id)
 
-    def _records(self, conn, rows: Sequence, *, with_content: bool) -> list[ItemRecord]:  # noqa: ANN001
+    def _records(  # noqa: ANN001
+        self, conn, rows: Sequence, *, with_content: bool, with_text: bool = False
+    ) -> list[ItemRecord]:
         ids = [r.id for r in rows]
         carried: dict[int, list[SourceRef]] = {}
         titles: dict[int, str | None] = {}
         if ids:
             links = (
-                select(L.c.item_id, S.c.id, S.c.title)
-                .join(S, S.c.id == L.c.source_id)
-                .where(L.c.item_id.in_(ids))
-                .order_by(L.c.id)
+                select(item_source_table.c.item_id, source_table.c.id, source_table.c.title)
+                .join(source_table, source_table.c.id == item_source_table.c.source_id)
+                .where(item_source_table.c.item_id.in_(ids))
+                .order_by(item_source_table.c.id)
             )
             for item_id, sid, title in conn.execute(links):
                 carried.setdefault(item_id, []).append(SourceRef(sid, title))
@@ -213,7 +238,9 @@ class ItemQueries:
             origins = {r.origin_source_id for r in rows if r.origin_source_id} - set(titles)
             if origins:
                 for sid, title in conn.execute(
-                    select(S.c.id, S.c.title).where(S.c.id.in_(origins))
+                    select(source_table.c.id, source_table.c.title).where(
+                        source_table.c.id.in_(origins)
+                    )
                 ):
                     titles[sid] = title
         return [
@@ -232,6 +259,7 @@ class ItemQueries:
                 ),
                 sources=tuple(carried.get(r.id, ())),
                 content=r.content_html if with_content else None,
+                text=r.text if with_text else None,
             )
             for r in rows
         ]

@@ -25,6 +25,8 @@ from sqlalchemy import (
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
+from curation.clock import utcnow
+
 
 class UTCDateTime(TypeDecorator):
     """Timezone-aware UTC datetimes on every backend (SQLite stores them naive)."""
@@ -48,16 +50,18 @@ class UTCDateTime(TypeDecorator):
         return value.astimezone(UTC)
 
 
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 def _ts(nullable: bool = True, index: bool = False) -> Column:
     return Column(UTCDateTime(), nullable=nullable, index=index)
 
 
+# SQLite without AUTOINCREMENT hands a deleted newest row's id to the next row; with it, an id
+# names one row forever (as PostgreSQL's sequences already do). Every table; migration 0007.
+IDS_NEVER_REUSED = {"sqlite_autoincrement": True}
+
+
 class Source(SQLModel, table=True):
     __tablename__ = "source"
+    __table_args__ = IDS_NEVER_REUSED
 
     id: int | None = Field(default=None, primary_key=True)
     url: str = Field(sa_column=Column(Text, nullable=False, unique=True))
@@ -79,6 +83,7 @@ class Source(SQLModel, table=True):
 
 class Item(SQLModel, table=True):
     __tablename__ = "item"
+    __table_args__ = IDS_NEVER_REUSED
     # no index on published_at: no query filters or sorts on it (lists go by id, windows by
     # first_seen_at), and each index is paid on every insert (migration 0006 dropped it)
 
@@ -102,7 +107,10 @@ class Item(SQLModel, table=True):
 
 class ItemSource(SQLModel, table=True):
     __tablename__ = "item_source"
-    __table_args__ = (UniqueConstraint("source_id", "guid", name="uq_item_source_guid"),)
+    __table_args__ = (
+        UniqueConstraint("source_id", "guid", name="uq_item_source_guid"),
+        IDS_NEVER_REUSED,
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     source_id: int = Field(
@@ -127,6 +135,7 @@ class Person(SQLModel, table=True):
     """A learner, curator or admin. ``api_key_hash`` is a SHA-256 of the key (shown once)."""
 
     __tablename__ = "person"
+    __table_args__ = IDS_NEVER_REUSED
 
     id: int | None = Field(default=None, primary_key=True)
     email: str = Field(sa_column=Column(Text, nullable=False, unique=True))
@@ -141,7 +150,10 @@ class Person(SQLModel, table=True):
 
 class Interest(SQLModel, table=True):
     __tablename__ = "interest"
-    __table_args__ = (UniqueConstraint("person_id", "phrase", name="uq_interest_phrase"),)
+    __table_args__ = (
+        UniqueConstraint("person_id", "phrase", name="uq_interest_phrase"),
+        IDS_NEVER_REUSED,
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     person_id: int = Field(
@@ -153,7 +165,10 @@ class Interest(SQLModel, table=True):
 
 class Mute(SQLModel, table=True):
     __tablename__ = "mute"
-    __table_args__ = (UniqueConstraint("person_id", "phrase", name="uq_mute_phrase"),)
+    __table_args__ = (
+        UniqueConstraint("person_id", "phrase", name="uq_mute_phrase"),
+        IDS_NEVER_REUSED,
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     person_id: int = Field(
@@ -168,6 +183,7 @@ class Feedback(SQLModel, table=True):
     __tablename__ = "feedback"
     __table_args__ = (
         UniqueConstraint("person_id", "item_id", "signal", name="uq_feedback_signal"),
+        IDS_NEVER_REUSED,
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -187,6 +203,7 @@ class RankModel(SQLModel, table=True):
     """The fitted TF-IDF model of the recent item window (built in the batch step, reused)."""
 
     __tablename__ = "rank_model"
+    __table_args__ = IDS_NEVER_REUSED
 
     id: int | None = Field(default=None, primary_key=True)
     created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
@@ -207,7 +224,7 @@ class Digest(SQLModel, table=True):
     """
 
     __tablename__ = "digest"
-    __table_args__ = (UniqueConstraint("person_id", "day", name="uq_digest_day"),)
+    __table_args__ = (UniqueConstraint("person_id", "day", name="uq_digest_day"), IDS_NEVER_REUSED)
 
     id: int | None = Field(default=None, primary_key=True)
     person_id: int = Field(
@@ -218,6 +235,8 @@ class Digest(SQLModel, table=True):
     window_end: datetime = Field(sa_column=_ts(nullable=False))
     created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
     item_count: int = Field(default=0)
+    # the newest item id when it was built or last filled: what arrived later is new to it
+    seen_item_id: int | None = Field(default=None)
     payload: str = Field(sa_column=Column(Text, nullable=False))
     # pending | sending | sent | empty | failed
     email_status: str = Field(default="pending", max_length=20)
@@ -231,7 +250,10 @@ class DigestItem(SQLModel, table=True):
     """An item delivered to a person. ``(person_id, item_id)`` is unique: never twice."""
 
     __tablename__ = "digest_item"
-    __table_args__ = (UniqueConstraint("person_id", "item_id", name="uq_digest_item_once"),)
+    __table_args__ = (
+        UniqueConstraint("person_id", "item_id", name="uq_digest_item_once"),
+        IDS_NEVER_REUSED,
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     digest_id: int = Field(
@@ -260,7 +282,10 @@ class Gem(SQLModel, table=True):
     """
 
     __tablename__ = "gem"
-    __table_args__ = (UniqueConstraint("item_id", "curator_id", name="uq_gem_item_curator"),)
+    __table_args__ = (
+        UniqueConstraint("item_id", "curator_id", name="uq_gem_item_curator"),
+        IDS_NEVER_REUSED,
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     item_id: int = Field(

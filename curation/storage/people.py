@@ -1,126 +1,46 @@
-"""People, their declared interests and mutes, their feedback, and API keys.
+"""SQL for people, their interests, mutes and feedback (tables ``person``, ``interest``,
+``mute``, ``feedback``). Callers get :class:`~curation.people.records.PersonRecord` objects.
 
-The only module that runs SQL for people. Callers get :class:`PersonRecord` dataclasses.
-API keys are random 32-byte tokens shown once; only their SHA-256 is stored, and a lookup
-compares digests in constant time.
+API keys are stored as SHA-256 digests only; a lookup compares digests in constant time.
 """
 
 from __future__ import annotations
 
-import hashlib
 import hmac
-import secrets
-import threading
-import time
-from collections import OrderedDict
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from collections.abc import Iterable, Sequence
 
 from sqlalchemy import Engine, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 
+from curation.clock import utcnow
 from curation.errors import Conflict, InvalidInput, NotFound
+from curation.people.keys import KeyCache, hash_key, new_api_key
+from curation.people.records import NewPerson, PersonRecord, Reaction
+from curation.people.rules import (
+    check_person_fields,
+    clean_email,
+    clean_interests,
+    clean_mutes,
+)
 from curation.storage.engine import param_marker
-from curation.storage.tables import Feedback, Interest, Item, Mute, Person, utcnow
-from curation.textrules import has_control
+from curation.storage.tables import Feedback, Interest, Item, Mute, Person
+from curation.vocab import OPPOSITE_SIGNAL, SIGNALS, Signal
 
-P = Person.__table__
-INT = Interest.__table__
-M = Mute.__table__
-F = Feedback.__table__
-
-ROLES = ("learner", "curator", "admin")
-SIGNALS = ("useful", "not_useful", "saved", "opened")
-_OPPOSITE = {"useful": "not_useful", "not_useful": "useful"}
-KEY_PREFIX = "cur_"
-MAX_INTERESTS = 50
-MAX_PHRASE_CHARS = 100
-
-
-@dataclass(frozen=True, slots=True)
-class PersonRecord:
-    id: int
-    email: str
-    name: str
-    role: str
-    timezone: str
-    digest_hour: int
-    email_digests: bool
-    created_at: datetime
-    interests: tuple[tuple[str, float], ...] = ()
-    mutes: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class Reaction:
-    item_id: int
-    signal: str
-    at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class NewPerson:
-    email: str
-    name: str
-    role: str = "learner"
-    timezone: str = "UTC"
-    digest_hour: int = 7
-    interests: Sequence[tuple[str, float]] = field(default_factory=tuple)
-    mutes: Sequence[str] = field(default_factory=tuple)
-
-
-def hash_key(api_key: str) -> str:
-    return hashlib.sha256(api_key.encode("utf-8")).hexdigest()
-
-
-def new_api_key() -> str:
-    return KEY_PREFIX + secrets.token_urlsafe(32)
-
-
-def clean_phrase(phrase: str) -> str:
-    if has_control(str(phrase)):
-        raise InvalidInput("a phrase cannot contain control characters")
-    value = " ".join(str(phrase).split())
-    if not value:
-        raise InvalidInput("an interest or mute phrase cannot be empty")
-    if len(value) > MAX_PHRASE_CHARS:
-        raise InvalidInput(f"phrase longer than {MAX_PHRASE_CHARS} characters: {value[:30]}…")
-    return value
-
-
-def check_person_fields(
-    *, role: str | None = None, timezone: str | None = None, digest_hour: int | None = None
-) -> None:
-    if role is not None and role not in ROLES:
-        raise InvalidInput(f"role must be one of {', '.join(ROLES)}, not {role!r}")
-    if timezone is not None:
-        try:
-            ZoneInfo(timezone)
-        except (ZoneInfoNotFoundError, ValueError, OSError) as exc:  # "America" is a folder
-            raise InvalidInput(f"unknown time zone {timezone!r}") from exc
-    if digest_hour is not None and not 0 <= digest_hour <= 23:
-        raise InvalidInput("digest_hour must be between 0 and 23")
+person_table = Person.__table__
+interest_table = Interest.__table__
+mute_table = Mute.__table__
+feedback_table = Feedback.__table__
 
 
 def _interest_rows(person_id: int, interests: Iterable[tuple[str, float]]) -> list[dict]:
-    rows: dict[str, dict] = {}
-    for phrase, weight in interests:
-        text = clean_phrase(phrase)
-        if not 0 < float(weight) <= 10:
-            raise InvalidInput(f"weight of {text!r} must be above 0 and at most 10")
-        rows[text.lower()] = {"person_id": person_id, "phrase": text, "weight": float(weight)}
-    if len(rows) > MAX_INTERESTS:
-        raise InvalidInput(f"at most {MAX_INTERESTS} interests")
-    return list(rows.values())
+    return [
+        {"person_id": person_id, "phrase": phrase, "weight": weight}
+        for phrase, weight in clean_interests(interests)
+    ]
 
 
 def _mute_rows(person_id: int, mutes: Iterable[str]) -> list[dict]:
-    rows = {clean_phrase(m).lower(): clean_phrase(m) for m in mutes}
-    if len(rows) > MAX_INTERESTS:
-        raise InvalidInput(f"at most {MAX_INTERESTS} mutes")
-    return [{"person_id": person_id, "phrase": p} for p in rows.values()]
+    return [{"person_id": person_id, "phrase": phrase} for phrase in clean_mutes(mutes)]
 
 
 _PERSON_BY_KEY_SQL = (
@@ -140,58 +60,9 @@ def _result_processors(engine: Engine) -> tuple:
     if found is None:
         found = _PROCESSORS[engine.dialect.name] = tuple(
             column.type.dialect_impl(engine.dialect).result_processor(engine.dialect, None)
-            for column in (P.c.created_at, P.c.email_digests)
+            for column in (person_table.c.created_at, person_table.c.email_digests)
         )
     return found
-
-
-class KeyCache:
-    """Who holds which API key, remembered for ``ttl`` seconds (keyed by the key's digest).
-
-    Authenticating is the fixed cost of every API request; this cache saves its queries for a
-    client that calls again within ``ttl``. The :class:`PeopleStore` that owns it forgets
-    everything on each change it makes (role, key, deletion, interests…), so in one process a
-    change is seen at once; a change made by another process (the CLI, another API worker) is
-    seen within ``ttl``. Unknown keys are never remembered.
-    """
-
-    def __init__(
-        self, ttl: float, *, size: int = 10_000, clock: Callable[[], float] = time.monotonic
-    ) -> None:
-        self.ttl = ttl
-        self.size = size
-        self.clock = clock
-        self._entries: OrderedDict[str, tuple[float, PersonRecord]] = OrderedDict()
-        self._lock = threading.Lock()
-        # bumped by clear(): a lookup that began before a change must not store what it read
-        self.generation = 0
-
-    def get(self, digest: str) -> PersonRecord | None:
-        with self._lock:
-            entry = self._entries.get(digest)
-            if entry is None:
-                return None
-            if self.clock() >= entry[0]:
-                del self._entries[digest]
-                return None
-            return entry[1]
-
-    def put(self, digest: str, person: PersonRecord, *, generation: int) -> None:
-        with self._lock:
-            if generation != self.generation:
-                return
-            self._entries[digest] = (self.clock() + self.ttl, person)
-            self._entries.move_to_end(digest)
-            while len(self._entries) > self.size:
-                self._entries.popitem(last=False)
-
-    def clear(self) -> None:
-        with self._lock:
-            self.generation += 1
-            self._entries.clear()
-
-    def __len__(self) -> int:
-        return len(self._entries)
 
 
 class PeopleStore:
@@ -209,14 +80,12 @@ class PeopleStore:
     def create(self, new: NewPerson) -> tuple[PersonRecord, str]:
         """Create a person and return it with its API key (the only time the key is shown)."""
         check_person_fields(role=new.role, timezone=new.timezone, digest_hour=new.digest_hour)
-        email = new.email.strip()
-        if "@" not in email or len(email) > 320:
-            raise InvalidInput("email must be an address like name@example.org")
+        email = clean_email(new.email)
         api_key = new_api_key()
         with self.engine.begin() as conn:
             try:
                 person_id = conn.execute(
-                    P.insert()
+                    person_table.insert()
                     .values(
                         email=email,
                         name=new.name.strip() or email,
@@ -227,26 +96,26 @@ class PeopleStore:
                         api_key_hash=hash_key(api_key),
                         created_at=utcnow(),
                     )
-                    .returning(P.c.id)
+                    .returning(person_table.c.id)
                 ).scalar_one()
             except IntegrityError as exc:
                 raise Conflict(f"a person with email {email} already exists") from exc
             rows = _interest_rows(person_id, new.interests)
             if rows:
-                conn.execute(INT.insert(), rows)
+                conn.execute(interest_table.insert(), rows)
             mutes = _mute_rows(person_id, new.mutes)
             if mutes:
-                conn.execute(M.insert(), mutes)
+                conn.execute(mute_table.insert(), mutes)
         return self.get(person_id), api_key
 
     def get(self, person_id: int) -> PersonRecord:
-        people = self._load(P.c.id == person_id)
+        people = self._load(person_table.c.id == person_id)
         if not people:
             raise NotFound(f"person {person_id} does not exist", resource_id=person_id)
         return people[0]
 
     def list(self, *, after_id: int = 0, limit: int = 50) -> list[PersonRecord]:
-        return self._load(P.c.id > after_id, limit=limit)
+        return self._load(person_table.c.id > after_id, limit=limit)
 
     def all(self) -> list[PersonRecord]:
         return self._load(None)
@@ -264,7 +133,9 @@ class PeopleStore:
         if fields:
             with self.engine.begin() as conn:
                 try:
-                    done = conn.execute(update(P).where(P.c.id == person_id).values(**fields))
+                    done = conn.execute(
+                        update(person_table).where(person_table.c.id == person_id).values(**fields)
+                    )
                 except IntegrityError as exc:
                     raise Conflict("that email belongs to another person") from exc
                 if done.rowcount == 0:
@@ -274,7 +145,10 @@ class PeopleStore:
 
     def delete(self, person_id: int) -> None:
         with self.engine.begin() as conn:
-            if conn.execute(delete(P).where(P.c.id == person_id)).rowcount == 0:
+            if (
+                conn.execute(delete(person_table).where(person_table.c.id == person_id)).rowcount
+                == 0
+            ):
                 raise NotFound(f"person {person_id} does not exist", resource_id=person_id)
         self._changed()
 
@@ -304,7 +178,9 @@ class PeopleStore:
         api_key = new_api_key()
         with self.engine.begin() as conn:
             done = conn.execute(
-                update(P).where(P.c.id == person_id).values(api_key_hash=hash_key(api_key))
+                update(person_table)
+                .where(person_table.c.id == person_id)
+                .values(api_key_hash=hash_key(api_key))
             )
             if done.rowcount == 0:
                 raise NotFound(f"person {person_id} does not exist", resource_id=person_id)
@@ -317,9 +193,9 @@ class PeopleStore:
         rows = _interest_rows(person_id, interests)
         self.get(person_id)
         with self.engine.begin() as conn:
-            conn.execute(delete(INT).where(INT.c.person_id == person_id))
+            conn.execute(delete(interest_table).where(interest_table.c.person_id == person_id))
             if rows:
-                conn.execute(INT.insert(), rows)
+                conn.execute(interest_table.insert(), rows)
         self._changed()
         return self.get(person_id)
 
@@ -327,9 +203,9 @@ class PeopleStore:
         rows = _mute_rows(person_id, mutes)
         self.get(person_id)
         with self.engine.begin() as conn:
-            conn.execute(delete(M).where(M.c.person_id == person_id))
+            conn.execute(delete(mute_table).where(mute_table.c.person_id == person_id))
             if rows:
-                conn.execute(M.insert(), rows)
+                conn.execute(mute_table.insert(), rows)
         self._changed()
         return self.get(person_id)
 
@@ -343,16 +219,22 @@ class PeopleStore:
         with self.engine.begin() as conn:
             if conn.execute(select(Item.id).where(Item.id == item_id)).first() is None:
                 raise NotFound(f"item {item_id} does not exist", resource_id=item_id)
-            match = (F.c.person_id == person_id) & (F.c.item_id == item_id)
-            opposite = _OPPOSITE.get(signal)
+            match = (feedback_table.c.person_id == person_id) & (
+                feedback_table.c.item_id == item_id
+            )
+            opposite = OPPOSITE_SIGNAL.get(Signal(signal))
             if opposite:
-                conn.execute(delete(F).where(match & (F.c.signal == opposite)))
+                conn.execute(
+                    delete(feedback_table).where(match & (feedback_table.c.signal == opposite))
+                )
             updated = conn.execute(
-                update(F).where(match & (F.c.signal == signal)).values(created_at=now)
+                update(feedback_table)
+                .where(match & (feedback_table.c.signal == signal))
+                .values(created_at=now)
             )
             if updated.rowcount == 0:
                 conn.execute(
-                    F.insert().values(
+                    feedback_table.insert().values(
                         person_id=person_id, item_id=item_id, signal=signal, created_at=now
                     )
                 )
@@ -361,12 +243,17 @@ class PeopleStore:
     def reactions(self, person_ids: Sequence[int] | None = None) -> dict[int, list[Reaction]]:
         """Every person's useful / not_useful reactions, oldest first."""
         query = (
-            select(F.c.person_id, F.c.item_id, F.c.signal, F.c.created_at)
-            .where(F.c.signal.in_(("useful", "not_useful")))
-            .order_by(F.c.created_at)
+            select(
+                feedback_table.c.person_id,
+                feedback_table.c.item_id,
+                feedback_table.c.signal,
+                feedback_table.c.created_at,
+            )
+            .where(feedback_table.c.signal.in_((Signal.USEFUL, Signal.NOT_USEFUL)))
+            .order_by(feedback_table.c.created_at)
         )
         if person_ids is not None:
-            query = query.where(F.c.person_id.in_(list(person_ids)))
+            query = query.where(feedback_table.c.person_id.in_(list(person_ids)))
         out: dict[int, list[Reaction]] = {}
         with self.engine.connect() as conn:
             for pid, item_id, signal, at in conn.execute(query):
@@ -375,7 +262,7 @@ class PeopleStore:
 
     def count(self) -> int:
         with self.engine.connect() as conn:
-            return conn.execute(select(func.count()).select_from(P)).scalar_one()
+            return conn.execute(select(func.count()).select_from(person_table)).scalar_one()
 
     # ---- loading ---------------------------------------------------------------------------
 
@@ -414,7 +301,7 @@ class PeopleStore:
         return person, row[8]
 
     def _load(self, where, limit: int | None = None) -> list[PersonRecord]:  # noqa: ANN001
-        query = select(P).order_by(P.c.id)
+        query = select(person_table).order_by(person_table.c.id)
         if where is not None:
             query = query.where(where)
         if limit is not None:
@@ -426,13 +313,17 @@ class PeopleStore:
             mutes: dict[int, list[str]] = {}
             if ids:
                 for pid, phrase, weight in conn.execute(
-                    select(INT.c.person_id, INT.c.phrase, INT.c.weight)
-                    .where(INT.c.person_id.in_(ids))
-                    .order_by(INT.c.id)
+                    select(
+                        interest_table.c.person_id, interest_table.c.phrase, interest_table.c.weight
+                    )
+                    .where(interest_table.c.person_id.in_(ids))
+                    .order_by(interest_table.c.id)
                 ):
                     interests.setdefault(pid, []).append((phrase, weight))
                 for pid, phrase in conn.execute(
-                    select(M.c.person_id, M.c.phrase).where(M.c.person_id.in_(ids)).order_by(M.c.id)
+                    select(mute_table.c.person_id, mute_table.c.phrase)
+                    .where(mute_table.c.person_id.in_(ids))
+                    .order_by(mute_table.c.id)
                 ):
                     mutes.setdefault(pid, []).append(phrase)
         return [

@@ -1,0 +1,1 @@
+"""What curators do: gems with a note and an audience."""

@@ -1,0 +1,239 @@
+"""URLs from feeds: canonical article URLs, safe absolute URLs, and tracking parameters.
+
+- :func:`canonical_url` — the normalised URL used to recognise one article across sources
+  (tracking parameters in :data:`TRACKING_PARAMS` dropped).
+- :func:`safe_url` — an absolute URL with an allowed scheme, relative ones resolved against a
+  base, or None; the sanitiser's attribute filter uses it for ``href`` and ``src``.
+- :func:`http_url` — an entry's link as an absolute http(s) URL, or None.
+
+Most feed links are already canonical absolute http(s) URLs: a single regular expression
+(:data:`_SIMPLE_URL_RE`) lets them skip ``urlsplit`` and the escape passes; everything else
+takes the general path, which gives the same answer.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from urllib.parse import unquote, urljoin, urlsplit
+
+from curation.textrules import strip_controls as _strip_controls
+
+__all__ = ["HTTP_SCHEMES", "TRACKING_PARAMS", "canonical_url", "http_url", "safe_url"]
+
+HTTP_SCHEMES = frozenset({"http", "https"})
+
+#: Query parameters that only track the click; dropped by :func:`canonical_url` (case-insensitive),
+#: together with every parameter whose name starts with ``utm_``.
+TRACKING_PARAMS: frozenset[str] = frozenset(
+    {
+        "fbclid", "gclid", "gclsrc", "dclid", "gbraid", "wbraid", "msclkid", "yclid",
+        "twclid", "ttclid", "li_fat_id", "igshid", "mc_cid", "mc_eid", "_hsenc", "_hsmi",
+        "__hstc", "__hssc", "__hsfp", "hsctatracking", "mkt_tok", "oly_anon_id", "oly_enc_id",
+        "rb_clickid", "s_cid", "vero_conv", "vero_id", "wickedid", "_openstat", "ref_src",
+        "ref_url", "spm", "ncid", "sr_share", "cmpid", "at_medium", "at_campaign",
+    }
+)  # fmt: skip
+
+# What browsers strip from both ends of a URL attribute (C0 controls and space) and remove
+# anywhere inside it (TAB, LF, CR): ``jav&#x09;ascript:`` is ``javascript:`` to a browser.
+_URL_EDGE_CHARS = "".join(chr(c) for c in range(0x21))
+
+# An absolute http(s) URL that is already canonical up to its query and fragment: lower-case
+# scheme and host, no userinfo or port, no escapes, no dot segments (checked apart), nothing a
+# browser would strip. Most feed links look like this; they skip urlsplit and the escape passes.
+_SIMPLE_URL_RE = re.compile(
+    r"(https?)://([a-z0-9-]+(?:\.[a-z0-9-]+)*)(/[A-Za-z0-9\-._~!$&'()*+,;=:@/]*)?"
+    r"(?:\?([A-Za-z0-9\-._~!$&'()*+,;=:@/?]*))?(?:#[^\x00-\x20\x7f-\x9f]*)?"
+)
+
+
+def _squeeze_url(value: str) -> str:
+    url = value.strip(_URL_EDGE_CHARS)
+    if "\t" in url or "\n" in url or "\r" in url:
+        url = url.replace("\t", "").replace("\n", "").replace("\r", "")
+    return url
+
+
+# --------------------------------------------------------------------------------------------
+# Safe absolute URLs
+# --------------------------------------------------------------------------------------------
+
+
+def safe_url(value: str, base_url: str | None, schemes: frozenset[str]) -> str | None:
+    """An absolute URL with one of ``schemes``, resolving relative ones against ``base_url``.
+
+    Returns None (drop the attribute) for anything else, including relative URLs with no base.
+    """
+    if _SIMPLE_URL_RE.fullmatch(value):  # absolute http(s), nothing to strip: most links
+        return value
+    return _safe_url_general(value, base_url, schemes)
+
+
+def _safe_url_general(value: str, base_url: str | None, schemes: frozenset[str]) -> str | None:
+    url = _squeeze_url(value)
+    if not url:
+        return None
+    try:
+        parts = urlsplit(url)
+        if not parts.scheme:
+            if base_url is None:
+                return None
+            url = urljoin(base_url, url)
+            parts = urlsplit(url)
+    except ValueError:  # e.g. an unbalanced IPv6 bracket
+        return None
+    scheme = parts.scheme.lower()
+    if scheme not in schemes:
+        return None
+    if scheme in HTTP_SCHEMES:
+        host = parts.netloc.rpartition("@")[2]
+        if not host or host[0] == ":":
+            return None
+    return url
+
+
+def http_url(link: str | None, base_url: str | None) -> str | None:
+    """``link`` resolved against ``base_url`` when it is (or becomes) an http(s) URL, else None."""
+    if not link:
+        return None
+    return safe_url(_strip_controls(link), base_url, HTTP_SCHEMES)
+
+
+# --------------------------------------------------------------------------------------------
+# Canonical URLs
+# --------------------------------------------------------------------------------------------
+
+_UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+# Anything that is neither a %XX escape nor allowed unescaped in the component, or a stray "%".
+_PATH_UNSAFE_RE = re.compile(r"%[0-9A-Fa-f]{2}|[^A-Za-z0-9\-._~!$&'()*+,;=:@/]")
+_QUERY_UNSAFE_RE = re.compile(r"%[0-9A-Fa-f]{2}|[^A-Za-z0-9\-._~!$&'()*+,;=:@/?]")
+_HOST_RE = re.compile(r"[a-z0-9_-]+(?:\.[a-z0-9_-]+)*")
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def _normalize_escape(match: re.Match[str]) -> str:
+    token = match.group()
+    if len(token) == 3 and token[0] == "%":
+        char = chr(int(token[1:], 16))
+        return char if char in _UNRESERVED else token.upper()
+    return "".join(f"%{byte:02X}" for byte in token.encode("utf-8"))
+
+
+def _remove_dot_segments(path: str) -> str:
+    if "." not in path:
+        return path
+    output: list[str] = []
+    segments = path.split("/")
+    for i, segment in enumerate(segments):
+        last = i == len(segments) - 1
+        if segment == ".":
+            if last:
+                output.append("")
+        elif segment == "..":
+            if len(output) > 1:
+                output.pop()
+            if last:
+                output.append("")
+        else:
+            output.append(segment)
+    result = "/".join(output)
+    return result if result.startswith("/") else "/" + result
+
+
+def _canonical_host(hostname: str) -> str | None:
+    if ":" in hostname:  # IPv6 literal (urlsplit has removed the brackets)
+        try:
+            return f"[{ipaddress.IPv6Address(hostname).compressed}]"
+        except ValueError:
+            return None
+    host = unquote(hostname)
+    if host.endswith("."):
+        host = host[:-1]
+    if not host.isascii():
+        try:
+            host = host.encode("idna").decode("ascii")  # IDNA 2003 (stdlib), with nameprep
+        except UnicodeError:
+            return None
+    host = host.lower()
+    return host if _HOST_RE.fullmatch(host) else None
+
+
+def _simple_canonical(url: str) -> str | None:
+    """:func:`canonical_url` of a URL matching :data:`_SIMPLE_URL_RE`, else None (slow path)."""
+    match = _SIMPLE_URL_RE.fullmatch(url)
+    if match is None:
+        return None
+    scheme, host, path, query = match.groups()
+    if not path:
+        path = "/"
+    elif "/." in path:
+        return None
+    if not query:
+        return f"{scheme}://{host}{path}"
+    kept = []
+    for param in query.split("&"):
+        if not param:
+            continue
+        name = param.split("=", 1)[0].replace("+", " ").strip().lower()
+        if not (name.startswith("utm_") or name in TRACKING_PARAMS):
+            kept.append(param)
+    return f"{scheme}://{host}{path}?{'&'.join(kept)}" if kept else f"{scheme}://{host}{path}"
+
+
+def canonical_url(url: str | None, *, base_url: str | None = None) -> str | None:
+    """The normalised form of an article URL, for recognising one article across sources.
+
+    Resolves ``url`` against ``base_url``; keeps only http and https (anything else → None);
+    lower-cases scheme and host; IDNA-encodes non-ASCII hosts; drops userinfo, default ports,
+    the fragment and tracking parameters (``utm_*`` and :data:`TRACKING_PARAMS`, any case) while
+    keeping the other parameters in their order; removes an empty query; turns an empty path
+    into ``/``; removes ``.``/``..`` segments; normalises percent-encoding (upper-case escapes,
+    unreserved characters decoded, spaces and non-ASCII encoded as UTF-8, reserved escapes such
+    as ``%2F`` left alone), so already-encoded URLs keep their meaning.
+
+    The scheme is kept: ``http://x/a`` and ``https://x/a`` are different keys (a site may serve
+    different things on each, and merging would let a plain-HTTP feed claim an HTTPS article).
+    ``www.`` is kept for the same reason. Returns None for garbage.
+    """
+    if not url:
+        return None
+    if base_url is None and (simple := _simple_canonical(url)) is not None:
+        return simple
+    return _canonical_url_general(url, base_url)
+
+
+def _canonical_url_general(url: str, base_url: str | None) -> str | None:
+    value = _squeeze_url(_strip_controls(url))
+    if not value:
+        return None
+    try:
+        if base_url:
+            value = urljoin(_strip_controls(base_url).strip(_URL_EDGE_CHARS), value)
+        parts = urlsplit(value)
+        port = parts.port
+    except ValueError:
+        return None
+    scheme = parts.scheme.lower()
+    if scheme not in HTTP_SCHEMES or not parts.hostname:
+        return None
+    host = _canonical_host(parts.hostname)
+    if host is None:
+        return None
+    netloc = host if port is None or port == _DEFAULT_PORTS[scheme] else f"{host}:{port}"
+
+    path = _PATH_UNSAFE_RE.sub(_normalize_escape, parts.path.replace("\\", "/"))
+    path = _remove_dot_segments(path) or "/"
+    if not path.startswith("/"):
+        path = "/" + path
+
+    kept = []
+    for param in parts.query.split("&"):
+        if not param:
+            continue
+        name = unquote(param.split("=", 1)[0].replace("+", " ")).strip().lower()
+        if name.startswith("utm_") or name in TRACKING_PARAMS:
+            continue
+        kept.append(_QUERY_UNSAFE_RE.sub(_normalize_escape, param))
+    query = "&".join(kept)
+    return f"{scheme}://{netloc}{path}?{query}" if query else f"{scheme}://{netloc}{path}"

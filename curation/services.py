@@ -1,0 +1,146 @@
+"""The one place that builds the services: :func:`make_curation` (reader's ``make_reader``).
+
+The HTTP app, every CLI command and the scheduler get their engine, stores and services from
+here and nowhere else, so they behave the same by construction (the address policy on every
+way into the sources table, the same ranking, the same delivery loop).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Engine
+
+from curation.clock import utcnow
+from curation.digest.service import DigestService
+from curation.ingest.netpolicy import AddressPolicy
+from curation.ingest.pipeline import IngestSummary, ingest, ingest_async
+from curation.ingest.sources import SourceService
+from curation.mail.deliver import DeliveryReport, deliver_pending
+from curation.mail.transport import Transport
+from curation.people.keys import KeyCache
+from curation.rank.recommender import Recommender, refresh_model
+from curation.settings import Settings, get_settings
+from curation.storage.digests import DigestRows
+from curation.storage.engine import make_engine
+from curation.storage.feeds import Store
+from curation.storage.gems import GemStore
+from curation.storage.items import ItemQueries
+from curation.storage.people import PeopleStore
+from curation.storage.rank_models import RankStore
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class DigestRun:
+    built: int
+    delivery: DeliveryReport
+
+    def line(self) -> str:
+        return f"{self.built} digests built; e-mail: {self.delivery.line()}"
+
+
+@dataclass(frozen=True, slots=True)
+class Curation:
+    """Everything a process needs, built once from :class:`Settings`."""
+
+    settings: Settings
+    engine: Engine
+    policy: AddressPolicy
+    store: Store  # sources and the write path of fetched feeds (ingest)
+    sources: SourceService  # every way into the sources table, behind the address policy
+    people: PeopleStore
+    items: ItemQueries
+    gems: GemStore
+    ranking: RankStore
+    recommender: Recommender  # caches the fitted model: one per process
+    digests: DigestService
+
+    # ---- the flow, one call per stage ------------------------------------------------------
+
+    def ingest(self, **kwargs: object) -> IngestSummary:
+        """One ingest cycle over the sources that are due (see :func:`ingest`), leaving the
+        ranker able to rank what it stored (:meth:`keep_ranking_current`)."""
+        summary = ingest(self.store, self.settings, **kwargs)
+        self.keep_ranking_current(summary, kwargs.get("now"))  # type: ignore[arg-type]
+        return summary
+
+    async def ingest_async(self, **kwargs: object) -> IngestSummary:
+        summary = await ingest_async(self.store, self.settings, **kwargs)
+        await asyncio.to_thread(self.keep_ranking_current, summary, kwargs.get("now"))
+        return summary
+
+    def keep_ranking_current(self, summary: IngestSummary, now: datetime | None = None) -> bool:
+        """After an ingest that stored items: fit the model when none exists yet or when the
+        items added since the last fit call for it; otherwise the recommender adds new items
+        to the fitted model on its next use (no refit). True when it refitted."""
+        if not summary.new_items:
+            return False
+        if self.recommender.ready():
+            model = self.recommender.model()
+            if model is not None and not model.needs_refit:
+                return False
+        refitted = self.refit(now)
+        log.info("ranking model refitted after %d new items: %s", summary.new_items, refitted)
+        return refitted
+
+    def refit(self, now: datetime | None = None) -> bool:
+        """Fit the ranking model on the recent window; False when there is nothing to fit."""
+        return refresh_model(self.settings, self.ranking, self.gems, now)
+
+    def run_digests(
+        self, now: datetime | None = None, *, transport: Transport | None = None
+    ) -> DigestRun:
+        """Build every digest due now, then deliver every pending one. Safe to run again."""
+        now = now or utcnow()
+        built = self.digests.build_due(now)
+        if built:
+            filled = sum(1 for view in built if view.item_count)
+            log.info("digests: %d built (%d with items)", len(built), filled)
+        delivery = deliver_pending(self.engine, self.settings, now=now, transport=transport)
+        return DigestRun(len(built), delivery)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def make_curation(settings: Settings | None = None, *, engine: Engine | None = None) -> Curation:
+    """Build the services from ``settings`` (the environment's when None).
+
+    Fails fast on an invalid ``CURATION_FETCH_ALLOW_HOSTS``; connects to nothing until used.
+    """
+    settings = settings or get_settings()
+    policy = AddressPolicy.from_setting(settings.fetch_allow_hosts)
+    engine = engine or make_engine(settings.database_url)
+    ttl = settings.api_auth_cache_seconds
+    store = Store(engine)
+    people = PeopleStore(engine, key_cache=KeyCache(ttl) if ttl > 0 else None)
+    items = ItemQueries(engine)
+    gems = GemStore(engine)
+    ranking = RankStore(engine)
+    recommender = Recommender(settings, store=ranking, gems=gems, people=people)
+    digests = DigestService(
+        settings,
+        rows=DigestRows(engine),
+        people=people,
+        items=items,
+        gems=gems,
+        recommender=recommender,
+    )
+    return Curation(
+        settings=settings,
+        engine=engine,
+        policy=policy,
+        store=store,
+        sources=SourceService(store, policy, settings),
+        people=people,
+        items=items,
+        gems=gems,
+        ranking=ranking,
+        recommender=recommender,
+        digests=digests,
+    )
