@@ -7,16 +7,12 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from app.schemas import SourceRefOut
+from app.schemas import ItemHead, SourceRefOut
 from curation.digest.service import Recommendation
 from curation.digest.view import DigestView, EntryView, ItemView
 
 
-class DigestItemOut(BaseModel):
-    id: int
-    title: str = Field(description="Plain text: escape it on output.")
-    url: str | None
-    summary: str = Field(description="Sanitised HTML.")
+class DigestItemOut(ItemHead):
     published_at: datetime | None
     source: SourceRefOut | None
     sources: list[SourceRefOut]
@@ -86,18 +82,7 @@ class RecommendationPage(BaseModel):
 
 
 def _item(view: ItemView) -> DigestItemOut:
-    def ref(s):  # noqa: ANN001, ANN202
-        return SourceRefOut(id=s.id, title=s.title)
-
-    return DigestItemOut(
-        id=view.id,
-        title=view.title,
-        url=view.url,
-        summary=view.summary,
-        published_at=view.published_at,
-        source=ref(view.source) if view.source else None,
-        sources=[ref(s) for s in view.sources],
-    )
+    return DigestItemOut.model_validate(view, from_attributes=True)
 
 
 def _entry(entry: EntryView) -> EntryOut:

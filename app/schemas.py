@@ -305,11 +305,16 @@ class SourceRefOut(BaseModel):
     title: str | None
 
 
-class ItemOut(BaseModel):
+class ItemHead(BaseModel):
+    """What every answer about an item starts with (the item list and digests)."""
+
     id: int
     title: str = Field(description="Plain text: escape it on output.")
     url: str | None
     summary: str = Field(description="Sanitised HTML.")
+
+
+class ItemOut(ItemHead):
     author: str | None
     published_at: datetime | None
     first_seen_at: datetime

@@ -34,6 +34,7 @@ import urllib.request
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from bench import make_parser  # noqa: E402
 from curation.ingest.records import CleanItem  # noqa: E402
 from curation.people.records import NewPerson
 from curation.services import make_curation  # noqa: E402
@@ -137,11 +138,7 @@ def free_port() -> int:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--items", type=int, default=10_000)
-    ap.add_argument("--seconds", type=float, default=5.0)
-    ap.add_argument("--runs", type=int, default=3)
-    ap.add_argument("--connections", type=int, default=16)
+    ap = make_parser(__doc__, items=10_000, seconds=5.0, connections=16)
     ap.add_argument(
         "--auth-cache-seconds",
         type=float,

@@ -33,6 +33,7 @@ import tempfile  # noqa: E402
 import time  # noqa: E402
 from datetime import UTC, datetime, timedelta  # noqa: E402
 
+from bench import make_parser  # noqa: E402
 from curation.digest.view import (  # noqa: E402
     DigestView,
     EntryView,
@@ -252,10 +253,7 @@ def median_rate(n: int, seconds: list[float]) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--digests", type=int, default=10_000)
-    parser.add_argument("--items", type=int, default=8)
-    parser.add_argument("--runs", type=int, default=3)
+    parser = make_parser(__doc__, digests=10_000, items=8)
     parser.add_argument("--db", action="store_true", help="also time deliver_pending on SQLite")
     parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)

@@ -30,6 +30,7 @@ import urllib.request
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from bench import make_parser  # noqa: E402
 from curation.ingest.opml import OPMLSource  # noqa: E402
 from curation.ingest.pipeline import ingest  # noqa: E402
 from curation.settings import Settings  # noqa: E402
@@ -110,10 +111,7 @@ def run_reader(urls: list[str], base: str, workdir: Path, workers: int) -> dict:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--feeds", type=int, default=500)
-    ap.add_argument("--entries", type=int, default=50)
-    ap.add_argument("--runs", type=int, default=3)
+    ap = make_parser(__doc__, feeds=500, entries=50)
     ap.add_argument(
         "--reader-workers",
         type=int,

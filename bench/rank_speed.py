@@ -20,7 +20,6 @@ Peak memory: the process's peak resident set (VmHWM) reset before, and read afte
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
 import os
@@ -37,6 +36,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
 sys.path.insert(0, str(ROOT))
 
+from bench import make_parser  # noqa: E402
 from curation.rank import CorpusModel, ItemText, PersonQuery, RankConfig, build_profiles, rank_all  # noqa: E402
 from curation.rank.explain import MIN_SHARE  # noqa: E402
 from curation.rank.profile import FEEDBACK_OWNER, Profiles  # noqa: E402
@@ -262,15 +262,10 @@ def timed(fn, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN201
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--people", type=int, default=10_000)
-    parser.add_argument("--items", type=int, default=5_000)
-    parser.add_argument("--limit", type=int, default=10)
-    parser.add_argument("--runs", type=int, default=3)
+    parser = make_parser(__doc__, people=10_000, items=5_000, limit=10, seed=0)
     parser.add_argument(
         "--naive-people", type=int, default=500, help="people timed in the naive loop"
     )
-    parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     config = RankConfig()
     print(

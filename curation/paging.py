@@ -25,22 +25,29 @@ class Page(Generic[T]):
     next_cursor: str | None
 
 
-def encode_cursor(last_id: int) -> str:
-    return base64.urlsafe_b64encode(f"id:{last_id}".encode()).decode().rstrip("=")
+def _encode(kind: str, number: int) -> str:
+    return base64.urlsafe_b64encode(f"{kind}:{number}".encode()).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str | None) -> int | None:
-    """The id a cursor stands for, or None for the first page; :class:`InvalidInput` if forged."""
-    if not cursor:
-        return None
+def _decode(cursor: str, kind: str, max_digits: int) -> int:
+    """The number an :func:`_encode` cursor of ``kind`` holds; :class:`InvalidInput` if forged."""
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii")
     except (binascii.Error, UnicodeError, ValueError):
         raw = ""
-    kind, _, value = raw.partition(":")
-    if kind != "id" or not value.isdigit() or len(value) > 18:
+    found, _, value = raw.partition(":")
+    if found != kind or not value.isdigit() or len(value) > max_digits:
         raise InvalidInput("cursor is not valid: pass the next_cursor of a previous page")
     return int(value)
+
+
+def encode_cursor(last_id: int) -> str:
+    return _encode("id", last_id)
+
+
+def decode_cursor(cursor: str | None) -> int | None:
+    """The id a cursor stands for, or None for the first page; :class:`InvalidInput` if forged."""
+    return _decode(cursor, "id", 18) if cursor else None
 
 
 def check_limit(limit: int, maximum: int = MAX_LIMIT) -> int:
@@ -58,18 +65,9 @@ def page_of(rows: Sequence[T], limit: int, key: str = "id") -> Page[T]:
 
 def encode_offset(offset: int) -> str:
     """A cursor for lists ordered by something other than id (search by relevance)."""
-    return base64.urlsafe_b64encode(f"at:{offset}".encode()).decode().rstrip("=")
+    return _encode("at", offset)
 
 
 def decode_offset(cursor: str | None) -> int:
     """The offset an :func:`encode_offset` cursor stands for (0 for the first page)."""
-    if not cursor:
-        return 0
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii")
-    except (binascii.Error, UnicodeError, ValueError):
-        raw = ""
-    kind, _, value = raw.partition(":")
-    if kind != "at" or not value.isdigit() or len(value) > 9:
-        raise InvalidInput("cursor is not valid: pass the next_cursor of a previous page")
-    return int(value)
+    return _decode(cursor, "at", 9) if cursor else 0

@@ -1,5 +1,8 @@
-"""Shared fixtures: a real local feed server, settings on a temporary SQLite file, and an
-optional real PostgreSQL (``CURATION_TEST_POSTGRES_URL``; tests using it skip when it is unset)."""
+"""Shared fixtures: a real local feed server, settings on a temporary SQLite file, an optional
+real PostgreSQL (``CURATION_TEST_POSTGRES_URL``; tests using it skip when it is unset), and the
+environment for the command line. The SMTP server is in ``tests/mail/conftest.py``.
+
+Helpers that are not fixtures live in ``tests/helpers/``."""
 
 from __future__ import annotations
 
@@ -11,37 +14,25 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import create_engine, text
 
 from curation.settings import Settings
 from curation.storage.engine import make_engine, upgrade
 from curation.storage.feeds import Store
-from tests.feedserver import FeedServer
+from tests.helpers.cli import clean_env
+from tests.helpers.feedserver import FeedServer
+from tests.helpers.settings import db_url, make_settings
 
 if TYPE_CHECKING:
-    from tests.test_mail_support import MailServer
+    from tests.helpers.api import Api
 
-SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 PG_ENV = "CURATION_TEST_POSTGRES_URL"
 
 
 @pytest.fixture
 def feed_server() -> Iterator[FeedServer]:
-    server = FeedServer().start()
-    yield server
-    server.stop()
-
-
-def make_settings(database_url: str, **overrides: object) -> Settings:
-    values: dict[str, object] = {
-        "database_url": database_url,
-        "fetch_allow_hosts": "127.0.0.1,::1",
-        "fetch_connect_timeout": 2.0,
-        "fetch_read_timeout": 2.0,
-        "fetch_total_timeout": 5.0,
-    }
-    values.update(overrides)
-    return Settings(**values)  # type: ignore[arg-type]
+    with FeedServer() as server:
+        yield server
 
 
 @pytest.fixture
@@ -98,6 +89,16 @@ def any_store(request: pytest.FixtureRequest, sqlite_url: str) -> Store:
     return Store(make_engine(url))
 
 
+@pytest.fixture
+def api(any_store: Store) -> Iterator[Api]:
+    """The real app over the database of ``any_store`` (tests/helpers/api.py)."""
+    from tests.helpers.api import open_api
+
+    with open_api(db_url(any_store)) as api:
+        yield api
+    any_store.engine.dispose()
+
+
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def module_db_url(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
@@ -113,19 +114,14 @@ def module_db_url(
         yield url
 
 
-# ---- e-mail tests (test_mail_*.py) ---------------------------------------------------------
+# ---- the command line as a subprocess (tests/cli/, tests/ingest/test_sources.py) -----------------
 
 
 @pytest.fixture
-def smtp() -> Iterator[MailServer]:
-    """A real SMTP server (aiosmtpd) in this process."""
-    from tests.test_mail_support import MailServer
-
-    server = MailServer().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def engine(any_store: Store) -> Engine:
-    return any_store.engine
+def env(tmp_path: Path) -> dict[str, str]:
+    """The environment for a `curation` subprocess: no CURATION_* from outside, its own SQLite
+    file, fetches allowed to loopback."""
+    return clean_env(
+        CURATION_DATABASE_URL=f"sqlite:///{tmp_path / 'cli.db'}",
+        CURATION_FETCH_ALLOW_HOSTS="127.0.0.1",
+    )

@@ -23,6 +23,7 @@ from app.digest_schemas import (
     digest_out,
     recommendation_out,
 )
+from app.params import PageLimit
 from app.schemas import utc_instant
 from curation.clock import utcnow
 from curation.digest.timing import local_day
@@ -88,7 +89,7 @@ def recommendations(
 def history(
     me: Learner,
     domain: DomainDep,
-    limit: Annotated[int, Query(ge=1, le=100)] = 30,
+    limit: PageLimit = 30,
     before: Annotated[str | None, Query(pattern=r"^\d{4}-\d{2}-\d{2}$")] = None,
 ) -> DigestHistory:
     """My past digests, newest first; each is readable at `/v1/me/digests/{date}`."""

@@ -7,7 +7,8 @@ e-mail; a JSON problem would not help them).
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, TypeVar
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
@@ -29,6 +30,7 @@ router = APIRouter(prefix="/v1/email", tags=["email"])
 
 # the token is a credential: keep it out of caches and out of Referer headers
 _HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
+T = TypeVar("T")
 
 
 def email_links(request: Request, domain: DomainDep) -> EmailLinks:
@@ -54,32 +56,32 @@ def _error(exc: CurationError) -> HTMLResponse:
     return _html(error_page(title, exc.detail), status)
 
 
+def _answer(act: Callable[[], T], page: Callable[[T], str]) -> HTMLResponse:
+    """The page ``page`` makes of what ``act`` did, or the error page of what either raised."""
+    try:
+        return _html(page(act()))
+    except CurationError as exc:
+        return _error(exc)
+
+
 # two routes, not one with two methods: OpenAPI would give both methods the same operation id
 @router.head("/feedback", response_class=HTMLResponse, operation_id="check_feedback_link")
 @router.get("/feedback", response_class=HTMLResponse)
 def feedback(request: Request, links: Links, token: str = "") -> HTMLResponse:
     """Records the click; a HEAD (a link checker, not a person) only checks the token."""
     record = request.method != "HEAD"
-    try:
-        return _html(thanks_page(links.feedback(token, now=utcnow(), record=record)))
-    except CurationError as exc:
-        return _error(exc)
+    return _answer(lambda: links.feedback(token, now=utcnow(), record=record), thanks_page)
 
 
 @router.get("/unsubscribe", response_class=HTMLResponse)
 def confirm_unsubscribe(links: Links, token: str = "") -> HTMLResponse:
-    try:
-        links.check_unsubscribe(token, now=utcnow())
-        return _html(confirm_unsubscribe_page(token))
-    except CurationError as exc:
-        return _error(exc)
+    return _answer(
+        lambda: links.check_unsubscribe(token, now=utcnow()),
+        lambda _claim: confirm_unsubscribe_page(token),
+    )
 
 
 @router.post("/unsubscribe", response_class=HTMLResponse)
 def unsubscribe(links: Links, token: str = "") -> HTMLResponse:
     """RFC 8058 one-click: the body is ``List-Unsubscribe=One-Click``; the token decides."""
-    try:
-        links.unsubscribe(token, now=utcnow())
-        return _html(unsubscribed_page())
-    except CurationError as exc:
-        return _error(exc)
+    return _answer(lambda: links.unsubscribe(token, now=utcnow()), lambda _: unsubscribed_page())

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Path, Query, Response
 
 from app import convert
 from app.deps import Curator, DomainDep
+from app.params import Cursor, PageLimit
 from app.schemas import MAX_ID, GemIn, GemOut, GemPage
 from curation.errors import Forbidden
 
@@ -35,8 +36,8 @@ def list_gems(
     domain: DomainDep,
     item_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
     curator_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
-    limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    cursor: Annotated[str | None, Query(max_length=100)] = None,
+    limit: PageLimit = 20,
+    cursor: Cursor = None,
 ) -> GemPage:
     """Newest first, a page at a time (pass ``next_cursor`` back as ``cursor``)."""
     page = domain.gems.list(limit=limit, cursor=cursor, item_id=item_id, curator_id=curator_id)

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Path, Query
 
 from app import convert
 from app.deps import Curator, DomainDep
+from app.params import Cursor, PageLimit
 from app.schemas import MAX_ID, Instant, ItemDetail, ItemPage, Line
 
 router = APIRouter(prefix="/v1/items", tags=["items"])
@@ -29,8 +30,8 @@ def list_items(
         Instant | None,
         Query(description="Only items first seen at or after this instant (naive means UTC)."),
     ] = None,
-    limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    cursor: Annotated[str | None, Query(max_length=100)] = None,
+    limit: PageLimit = 20,
+    cursor: Cursor = None,
 ) -> ItemPage:
     page = domain.items.list(source_id=source_id, q=q, since=since, limit=limit, cursor=cursor)
     return ItemPage(items=[convert.item(i) for i in page.items], next_cursor=page.next_cursor)

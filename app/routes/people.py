@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Path, Response
 
 from app import convert
 from app.deps import Admin, DomainDep
+from app.params import Cursor, PageLimit
 from app.schemas import (
     MAX_ID,
     ApiKeyOut,
@@ -31,17 +32,9 @@ PersonId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 @router.post("", status_code=201)
 def create_person(body: PersonCreate, _: Admin, domain: DomainDep) -> PersonCreated:
-    record, api_key = domain.people.create(
-        NewPerson(
-            email=body.email,
-            name=body.name,
-            role=body.role,
-            timezone=body.timezone,
-            digest_hour=body.digest_hour,
-            interests=[(i.phrase, i.weight) for i in body.interests],
-            mutes=body.mutes,
-        )
-    )
+    interests = [(i.phrase, i.weight) for i in body.interests]
+    new = NewPerson(**body.model_dump(exclude={"interests"}), interests=interests)
+    record, api_key = domain.people.create(new)
     return PersonCreated(**convert.person(record).model_dump(), api_key=api_key)
 
 
@@ -49,8 +42,8 @@ def create_person(body: PersonCreate, _: Admin, domain: DomainDep) -> PersonCrea
 def list_people(
     _: Admin,
     domain: DomainDep,
-    limit: Annotated[int, Query(ge=1, le=100)] = 50,
-    cursor: Annotated[str | None, Query(max_length=100)] = None,
+    limit: PageLimit = 50,
+    cursor: Cursor = None,
 ) -> PersonPage:
     """Everyone, by id, a page at a time (pass ``next_cursor`` back as ``cursor``)."""
     after = decode_cursor(cursor) or 0

@@ -17,6 +17,7 @@ from fastapi.concurrency import run_in_threadpool
 
 from app import convert
 from app.deps import Curator, Domain, DomainDep
+from app.params import Cursor, PageLimit
 from app.schemas import (
     MAX_ID,
     ImportOut,
@@ -39,8 +40,8 @@ OPML_TYPE = "text/x-opml"
 def list_sources(
     _: Curator,
     domain: DomainDep,
-    limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    cursor: Annotated[str | None, Query(max_length=100)] = None,
+    limit: PageLimit = 20,
+    cursor: Cursor = None,
 ) -> SourcePage:
     """The sources with their health, by id, a page at a time (pass ``next_cursor`` back as
     ``cursor``)."""

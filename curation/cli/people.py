@@ -7,6 +7,7 @@ API key, the only time it is shown (only its hash is stored).
 from __future__ import annotations
 
 import argparse
+from dataclasses import fields
 
 from curation.errors import InvalidInput
 from curation.people.records import NewPerson
@@ -32,17 +33,10 @@ def parse_interest(text: str) -> tuple[str, float]:
 
 
 def cmd_people_add(args: argparse.Namespace, settings: Settings) -> int:
-    person, api_key = _people(settings).create(
-        NewPerson(
-            email=args.email,
-            name=args.name,
-            role=args.role,
-            timezone=args.timezone,
-            digest_hour=args.digest_hour,
-            interests=[parse_interest(i) for i in args.interest],
-            mutes=args.mute,
-        )
-    )
+    # ``people add`` stores its options under the field names of NewPerson (see register)
+    given = {f.name: getattr(args, f.name) for f in fields(NewPerson)}
+    given["interests"] = [parse_interest(i) for i in given["interests"]]
+    person, api_key = _people(settings).create(NewPerson(**given))
     print(f"created person {person.id} ({person.role}): {person.name} <{person.email}>")
     print(f"API key (shown once, keep it safe): {api_key}")
     return 0
@@ -76,12 +70,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add.add_argument("--digest-hour", type=int, default=7, help="local hour of the digest (0-23)")
     add.add_argument(
         "--interest",
+        dest="interests",
         action="append",
         default=[],
         metavar="PHRASE[:WEIGHT]",
         help="an interest, repeatable (e.g. 'learning analytics:2')",
     )
-    add.add_argument("--mute", action="append", default=[], metavar="PHRASE", help="repeatable")
+    add.add_argument(
+        "--mute", dest="mutes", action="append", default=[], metavar="PHRASE", help="repeatable"
+    )
     add.set_defaults(func=cmd_people_add)
     lst = people.add_parser("list", help="list people")
     lst.set_defaults(func=cmd_people_list)

@@ -10,7 +10,7 @@ digest is built once and an item is never delivered twice, even when two process
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 
 from curation.clock import utcnow
@@ -51,18 +51,14 @@ class Recommendations:
     note: str | None = None  # why the list is empty, when it is not just a quiet day
 
 
+#: the fields an ItemView takes from its ItemRecord as they are (all but the excerpt)
+_FROM_RECORD = tuple(f.name for f in fields(ItemView) if f.name != "excerpt")
+
+
 def item_view(record: ItemRecord) -> ItemView:
     """An item as a digest shows it: the stored record with a short plain-text excerpt."""
-    return ItemView(
-        id=record.id,
-        title=record.title,
-        url=record.url,
-        summary=record.summary,
-        excerpt=clean_text(record.text, max_chars=EXCERPT_CHARS),
-        published_at=record.published_at,
-        source=record.source,
-        sources=record.sources,
-    )
+    excerpt = clean_text(record.text, max_chars=EXCERPT_CHARS)
+    return ItemView(**{name: getattr(record, name) for name in _FROM_RECORD}, excerpt=excerpt)
 
 
 class DigestService:

@@ -19,8 +19,11 @@ for fetching, and masked in everything this module reports (:func:`mask_credenti
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, replace
+from typing import Any, ParamSpec, TypeVar
 from urllib.parse import urlsplit
 
 from curation.clock import utcnow
@@ -37,6 +40,9 @@ from curation.textrules import has_control, has_line_break
 __all__ = ["Added", "ImportReport", "SourceService", "Skipped"]
 
 log = logging.getLogger(__name__)
+
+P = ParamSpec("P")
+T = TypeVar("T")
 
 _MASK = "***"  # what mask_credentials puts in place of a password (or a lone user name)
 MAX_TEXT = 500  # characters in a title or a category, as the API allows
@@ -72,6 +78,16 @@ class Added:
     check: FoundFeed | None = None
 
 
+def _blocking(method: Callable[P, Coroutine[Any, Any, T]]) -> Callable[P, T]:
+    """The blocking form of a coroutine function: same arguments, run by :func:`asyncio.run`."""
+
+    @functools.wraps(method)
+    def run(*args: P.args, **kwargs: P.kwargs) -> T:
+        return asyncio.run(method(*args, **kwargs))
+
+    return run
+
+
 def _masked_on_export(url: str) -> bool:
     """True when ``url`` carries credentials an export masked (they cannot be used)."""
     try:
@@ -91,7 +107,7 @@ class SourceService:
         self.policy = policy
         self.settings = settings or get_settings()  # the fetch limits of a check
 
-    def add(
+    async def add_async(
         self,
         url: str,
         *,
@@ -103,19 +119,9 @@ class SourceService:
 
         Raises :class:`~curation.errors.AddressRefused` when the policy refuses the URL,
         :class:`~curation.errors.Conflict` when the feed is a source already, and
-        :class:`~curation.errors.FeedCheckFailed` when the check finds no feed. Blocking: call
-        :meth:`add_async` from a running event loop.
+        :class:`~curation.errors.FeedCheckFailed` when the check finds no feed. :meth:`add` is
+        the same call, blocking (it runs its own event loop): not for a running event loop.
         """
-        return asyncio.run(self.add_async(url, title=title, category=category, check=check))
-
-    async def add_async(
-        self,
-        url: str,
-        *,
-        title: str | None = None,
-        category: str | None = None,
-        check: bool = True,
-    ) -> Added:
         url = url.strip()
         self.policy.check_url(url)
         self._not_present(url)
@@ -147,6 +153,8 @@ class SourceService:
             f", found on {mask_credentials(url)}" if found.page_url else "",
         )
         return Added(source, found)
+
+    add = _blocking(add_async)
 
     def _not_present(self, url: str) -> None:
         existing = self.store.find_source(url)

@@ -1,6 +1,6 @@
 """What the links in a digest e-mail do when followed: feedback and unsubscribe, no login.
 
-The HTTP edge (``app/email_links.py``) only turns requests into these calls and the results
+The HTTP edge (``app/routes/email_links.py``) only turns requests into these calls and the results
 (or the errors) into small HTML pages rendered from ``templates/page.html``.
 """
 

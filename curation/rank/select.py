@@ -20,11 +20,14 @@ Per block of ``people_chunk`` people (bounded memory, no Python loop over people
 
 from __future__ import annotations
 
+import functools
 import gc
 import os
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
+from typing import ParamSpec, TypeVar
 
 import numpy as np
 import scipy.sparse as sp
@@ -39,6 +42,8 @@ from curation.rank.types import RankConfig, Ranked
 DENSE_SIMILARITY_MAX = 8000  # above this many candidate items (or for few people), similarities
 # between candidates are built per block instead of once for all items
 _NEG = np.float32(-np.inf)
+P = ParamSpec("P")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, eq=False, slots=True)
@@ -241,6 +246,24 @@ def _block_digests(
     return person_idx, item_idx, chosen_scores[r, s], named, top_cols
 
 
+def _cycle_collector_paused(fn: Callable[P, T]) -> Callable[P, T]:
+    """``fn`` with the cycle collector paused while it runs (and restored as it was after):
+    ranking makes hundreds of thousands of small objects and no reference cycles."""
+
+    @functools.wraps(fn)
+    def run(*args: P.args, **kwargs: P.kwargs) -> T:
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            if collecting:
+                gc.enable()
+
+    return run
+
+
+@_cycle_collector_paused
 def select_digests(
     model: CorpusModel,
     profiles: Profiles,
@@ -253,26 +276,6 @@ def select_digests(
     result: dict[str, list[Ranked]] = {pid: [] for pid in profiles.person_ids}
     if limit <= 0 or not len(rows) or not len(profiles):
         return result
-    # hundreds of thousands of small objects and no reference cycles: pause the cycle collector
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        _fill(result, model, profiles, rows, now, config, limit)
-    finally:
-        if collecting:
-            gc.enable()
-    return result
-
-
-def _fill(
-    result: dict[str, list[Ranked]],
-    model: CorpusModel,
-    profiles: Profiles,
-    rows: np.ndarray,
-    now: datetime,
-    config: RankConfig,
-    limit: int,
-) -> None:
     items = prepare_items(model, profiles, rows, now, config)
     blocks = [
         range(start, min(start + config.people_chunk, len(profiles)))
@@ -307,6 +310,7 @@ def _fill(
                 result[person_ids[p]].append(
                     Ranked(items.ids[i], score, why + suffix, matched, top_terms, also)
                 )
+    return result
 
 
 class _Readable:

@@ -9,7 +9,7 @@ the e-mail always show the same content.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 
 from sqlalchemy import Engine, func, select, update
@@ -21,14 +21,6 @@ from curation.vocab import DeliveryStatus
 digest_table = Digest.__table__
 digest_item_table = DigestItem.__table__
 item_table = Item.__table__
-_ROW_COLUMNS = (
-    digest_table.c.id,
-    digest_table.c.day,
-    digest_table.c.window_start,
-    digest_table.c.window_end,
-    digest_table.c.item_count,
-    digest_table.c.seen_item_id,
-)
 _NEWEST_ITEM = select(func.coalesce(func.max(item_table.c.id), 0)).scalar_subquery()
 
 
@@ -41,6 +33,10 @@ class DigestRow:
     item_count: int
     seen_item_id: int | None
     payload: str | None = None  # only filled by :meth:`DigestRows.get`
+
+
+#: the columns of a :class:`DigestRow` but its payload, in its order (rows are built positionally)
+_ROW_COLUMNS = tuple(digest_table.c[f.name] for f in fields(DigestRow) if f.name != "payload")
 
 
 @dataclass(frozen=True, slots=True)

@@ -61,6 +61,8 @@ _ITEM_COLUMNS = (
     "content_hash",
 )
 _LINK_COLUMNS = ("source_id", "guid", "item_id", "first_seen_at")
+#: what a changed item's update rewrites: every field of a CleanItem but its keys
+_CONTENT_FIELDS = tuple(f for f in CleanItem._fields if f not in ("guid", "dedupe_key"))
 # hot-path SQL, expanded per dialect by Store._select_in
 _KNOWN_SQL = (
     "SELECT l.guid, i.id, i.content_hash, i.origin_source_id FROM item_source l "
@@ -268,17 +270,7 @@ class Store(SourceStore):
             conn.execute(
                 update(item_table)
                 .where(item_table.c.id == item_id)
-                .values(
-                    url=it.url,
-                    title=it.title,
-                    summary_html=it.summary_html,
-                    content_html=it.content_html,
-                    text=it.text,
-                    author=it.author,
-                    published_at=it.published_at,
-                    updated_at=it.updated_at,
-                    content_hash=it.content_hash,
-                )
+                .values({name: getattr(it, name) for name in _CONTENT_FIELDS})
             )
 
         fresh = [it for it in items if it.guid not in known]

@@ -58,17 +58,8 @@ _SELECT = (
 
 
 def _record(row) -> GemRecord:  # noqa: ANN001
-    return GemRecord(
-        id=row.id,
-        item_id=row.item_id,
-        item_title=row.item_title,
-        item_url=row.item_url,
-        curator_id=row.curator_id,
-        curator_name=row.curator_name,
-        note=row.note,
-        audience=tuple(json.loads(row.audience)),
-        created_at=row.created_at,
-    )
+    """A row of :data:`_SELECT` (its columns are named as the record's fields)."""
+    return GemRecord(**{**row._mapping, "audience": tuple(json.loads(row.audience))})
 
 
 class GemStore:

@@ -45,11 +45,12 @@ MAX_QUERY_TERMS = 20
 
 # the indexed expression of migration 0003 (must match it exactly for the index to be used)
 PG_DOCUMENT = "to_tsvector('english'::regconfig, item.title || ' ' || item.text)"
+#: an :class:`ItemRecord`'s columns, under its field names, and the id of its origin source
 _LIST_COLUMNS = (
     item_table.c.id,
     item_table.c.title,
     item_table.c.url,
-    item_table.c.summary_html,
+    item_table.c.summary_html.label("summary"),
     item_table.c.author,
     item_table.c.published_at,
     item_table.c.first_seen_at,
@@ -136,7 +137,7 @@ class ItemQueries:
             return self._search(query, terms, limit, cursor)
         with self.engine.connect() as conn:
             rows = conn.execute(query).all()
-            records = self._records(conn, rows, with_content=False)
+            records = self._records(conn, rows)
         return page_of(records, limit)
 
     def _search(self, query, terms: list[str], limit: int, cursor: str | None) -> Page[ItemRecord]:  # noqa: ANN001
@@ -162,19 +163,19 @@ class ItemQueries:
             )
         with self.engine.connect() as conn:
             rows = conn.execute(query).all()
-            records = self._records(conn, rows, with_content=False)
+            records = self._records(conn, rows)
         more = len(records) > limit
         return Page(records[:limit], encode_offset(offset + limit) if more else None)
 
     def get(self, item_id: int) -> ItemRecord:
         with self.engine.connect() as conn:
-            query = select(*_LIST_COLUMNS, item_table.c.content_html).where(
+            query = select(*_LIST_COLUMNS, item_table.c.content_html.label("content")).where(
                 item_table.c.id == item_id
             )
             rows = conn.execute(query).all()
             if not rows:
                 raise NotFound(f"item {item_id} does not exist", resource_id=item_id)
-            return self._records(conn, rows, with_content=True)[0]
+            return self._records(conn, rows)[0]
 
     def records(self, item_ids: Sequence[int], *, with_text: bool = False) -> dict[int, ItemRecord]:
         """The items with these ids (missing ones absent), with their sources; ``with_text``
@@ -188,7 +189,7 @@ class ItemQueries:
             for start in range(0, len(ids), 500):
                 query = select(*columns).where(item_table.c.id.in_(ids[start : start + 500]))
                 rows = conn.execute(query).all()
-                for record in self._records(conn, rows, with_content=False, with_text=with_text):
+                for record in self._records(conn, rows):
                     out[record.id] = record
         return out
 
@@ -219,9 +220,9 @@ class ItemQueries:
             ):
                 raise NotFound(f"source {source_id} does not exist", resource_id=source_id)
 
-    def _records(  # noqa: ANN001
-        self, conn, rows: Sequence, *, with_content: bool, with_text: bool = False
-    ) -> list[ItemRecord]:
+    def _records(self, conn, rows: Sequence) -> list[ItemRecord]:  # noqa: ANN001
+        """Rows of :data:`_LIST_COLUMNS` (plus ``content`` or ``text`` where selected) as
+        records, with their sources."""
         ids = [r.id for r in rows]
         carried: dict[int, list[SourceRef]] = {}
         titles: dict[int, str | None] = {}
@@ -243,23 +244,12 @@ class ItemQueries:
                     )
                 ):
                     titles[sid] = title
-        return [
-            ItemRecord(
-                id=r.id,
-                title=r.title,
-                url=r.url,
-                summary=r.summary_html,
-                author=r.author,
-                published_at=r.published_at,
-                first_seen_at=r.first_seen_at,
-                source=(
-                    SourceRef(r.origin_source_id, titles.get(r.origin_source_id))
-                    if r.origin_source_id in titles
-                    else None
-                ),
-                sources=tuple(carried.get(r.id, ())),
-                content=r.content_html if with_content else None,
-                text=r.text if with_text else None,
+        records = []
+        for r in rows:
+            fields = dict(r._mapping)
+            origin = fields.pop("origin_source_id")
+            source = SourceRef(origin, titles[origin]) if origin in titles else None
+            records.append(
+                ItemRecord(**fields, source=source, sources=tuple(carried.get(r.id, ())))
             )
-            for r in rows
-        ]
+        return records

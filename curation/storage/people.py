@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Iterable, Sequence
+from dataclasses import fields
 
-from sqlalchemy import Engine, delete, func, select, update
+from sqlalchemy import Engine, Table, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from curation.clock import utcnow
@@ -30,6 +31,11 @@ person_table = Person.__table__
 interest_table = Interest.__table__
 mute_table = Mute.__table__
 feedback_table = Feedback.__table__
+
+#: the ``person`` columns a :class:`PersonRecord` holds, in its order (the API key hash stays)
+_RECORD_COLUMNS = tuple(
+    person_table.c[f.name] for f in fields(PersonRecord) if f.name not in ("interests", "mutes")
+)
 
 
 def _interest_rows(person_id: int, interests: Iterable[tuple[str, float]]) -> list[dict]:
@@ -190,22 +196,18 @@ class PeopleStore:
     # ---- interests, mutes ------------------------------------------------------------------
 
     def set_interests(self, person_id: int, interests: Iterable[tuple[str, float]]) -> PersonRecord:
-        rows = _interest_rows(person_id, interests)
-        self.get(person_id)
-        with self.engine.begin() as conn:
-            conn.execute(delete(interest_table).where(interest_table.c.person_id == person_id))
-            if rows:
-                conn.execute(interest_table.insert(), rows)
-        self._changed()
-        return self.get(person_id)
+        return self._replace(person_id, interest_table, _interest_rows(person_id, interests))
 
     def set_mutes(self, person_id: int, mutes: Iterable[str]) -> PersonRecord:
-        rows = _mute_rows(person_id, mutes)
+        return self._replace(person_id, mute_table, _mute_rows(person_id, mutes))
+
+    def _replace(self, person_id: int, table: Table, rows: list[dict]) -> PersonRecord:
+        """Replace the person's rows in ``table`` (interests or mutes) with ``rows``."""
         self.get(person_id)
         with self.engine.begin() as conn:
-            conn.execute(delete(mute_table).where(mute_table.c.person_id == person_id))
+            conn.execute(delete(table).where(table.c.person_id == person_id))
             if rows:
-                conn.execute(mute_table.insert(), rows)
+                conn.execute(table.insert(), rows)
         self._changed()
         return self.get(person_id)
 
@@ -301,7 +303,7 @@ class PeopleStore:
         return person, row[8]
 
     def _load(self, where, limit: int | None = None) -> list[PersonRecord]:  # noqa: ANN001
-        query = select(person_table).order_by(person_table.c.id)
+        query = select(*_RECORD_COLUMNS).order_by(person_table.c.id)
         if where is not None:
             query = query.where(where)
         if limit is not None:
@@ -328,14 +330,7 @@ class PeopleStore:
                     mutes.setdefault(pid, []).append(phrase)
         return [
             PersonRecord(
-                id=r.id,
-                email=r.email,
-                name=r.name,
-                role=r.role,
-                timezone=r.timezone,
-                digest_hour=r.digest_hour,
-                email_digests=r.email_digests,
-                created_at=r.created_at,
+                **r._mapping,
                 interests=tuple(interests.get(r.id, ())),
                 mutes=tuple(mutes.get(r.id, ())),
             )

@@ -8,7 +8,7 @@ messages written here (errors, ``last_error``) mask them (:func:`mask_credential
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 
 from sqlalchemy import Engine, func, select, update
@@ -19,7 +19,7 @@ from curation.errors import Conflict, NotFound
 from curation.ingest.netpolicy import mask_credentials
 from curation.ingest.opml import OPMLSource
 from curation.paging import DEFAULT_LIMIT, Page, check_limit, decode_cursor, page_of
-from curation.storage.tables import ItemSource, Source, UTCDateTime
+from curation.storage.tables import ItemSource, Source
 
 source_table = Source.__table__
 item_source_table = ItemSource.__table__
@@ -45,23 +45,29 @@ class SourceRecord:
     item_count: int = 0
 
 
+#: the columns a :class:`SourceRecord` holds (all but its item count), under its field names
+_COLUMNS = tuple(source_table.c[f.name] for f in fields(SourceRecord) if f.name != "item_count")
+
+
 def _record(row, item_count: int = 0) -> SourceRecord:  # noqa: ANN001
-    return SourceRecord(
-        id=row.id,
-        url=row.url,
-        title=row.title,
-        html_url=row.html_url,
-        category=row.category,
-        active=row.active,
-        status=row.status,
-        etag=row.etag,
-        last_modified=row.last_modified,
-        last_error=row.last_error,
-        error_count=row.error_count,
-        last_fetched_at=UTCDateTime().process_result_value(row.last_fetched_at, None),
-        next_attempt_at=UTCDateTime().process_result_value(row.next_attempt_at, None),
-        item_count=item_count,
-    )
+    """A row of :data:`_COLUMNS` (datetimes come back in UTC through their column type)."""
+    return SourceRecord(**row._mapping, item_count=item_count)
+
+
+def _new_row(
+    url: str, title: str | None, category: str | None, html_url: str | None
+) -> dict[str, object]:
+    """A source as added: active, new, due at once (no next attempt yet)."""
+    return {
+        "url": url,
+        "title": title,
+        "category": category,
+        "html_url": html_url,
+        "active": True,
+        "status": "new",
+        "error_count": 0,
+        "created_at": datetime.now().astimezone(),
+    }
 
 
 def chunks(seq: Sequence, size: int = _CHUNK) -> Iterable[Sequence]:
@@ -90,16 +96,7 @@ class SourceStore:
             try:
                 new_id = conn.execute(
                     source_table.insert()
-                    .values(
-                        url=url,
-                        title=title,
-                        category=category,
-                        html_url=html_url,
-                        active=True,
-                        status="new",
-                        error_count=0,
-                        created_at=datetime.now().astimezone(),
-                    )
+                    .values(_new_row(url, title, category, html_url))
                     .returning(source_table.c.id)
                 ).scalar_one()
             except IntegrityError as exc:
@@ -114,18 +111,7 @@ class SourceStore:
             if src.url in seen:
                 continue
             seen.add(src.url)
-            rows.append(
-                {
-                    "url": src.url,
-                    "title": src.title,
-                    "html_url": src.html_url,
-                    "category": "/".join(src.category) or None,
-                    "active": True,
-                    "status": "new",
-                    "error_count": 0,
-                    "created_at": datetime.now().astimezone(),
-                }
-            )
+            rows.append(_new_row(src.url, src.title, "/".join(src.category) or None, src.html_url))
         if not rows:
             return 0, 0
         with self.engine.begin() as conn:
@@ -148,7 +134,7 @@ class SourceStore:
 
     def get_source(self, source_id: int) -> SourceRecord:
         with self.engine.connect() as conn:
-            row = conn.execute(select(source_table).where(source_table.c.id == source_id)).first()
+            row = conn.execute(select(*_COLUMNS).where(source_table.c.id == source_id)).first()
             if row is None:
                 raise NotFound(f"source {source_id} does not exist", resource_id=source_id)
             count = conn.execute(
@@ -165,12 +151,12 @@ class SourceStore:
             .subquery()
         )
         query = (
-            select(source_table, func.coalesce(counts.c.n, 0).label("item_count"))
+            select(*_COLUMNS, func.coalesce(counts.c.n, 0).label("item_count"))
             .outerjoin(counts, counts.c.source_id == source_table.c.id)
             .order_by(source_table.c.category, source_table.c.id)
         )
         with self.engine.connect() as conn:
-            return [_record(row, row.item_count) for row in conn.execute(query)]
+            return [SourceRecord(**row._mapping) for row in conn.execute(query)]
 
     def page_sources(
         self, *, limit: int = DEFAULT_LIMIT, cursor: str | None = None
@@ -179,7 +165,7 @@ class SourceStore:
         ``next_cursor`` of the previous page."""
         check_limit(limit)
         after = decode_cursor(cursor)
-        query = select(source_table).order_by(source_table.c.id).limit(limit + 1)
+        query = select(*_COLUMNS).order_by(source_table.c.id).limit(limit + 1)
         if after is not None:
             query = query.where(source_table.c.id > after)
         with self.engine.connect() as conn:
@@ -250,7 +236,7 @@ class SourceStore:
 
     def due_sources(self, now: datetime, *, every_source: bool = False) -> list[SourceRecord]:
         """Active sources whose next attempt has come (``every_source``: all active ones)."""
-        query = select(source_table).where(source_table.c.active.is_(True))
+        query = select(*_COLUMNS).where(source_table.c.active.is_(True))
         if not every_source:
             query = query.where(
                 (source_table.c.next_attempt_at.is_(None)) | (source_table.c.next_attempt_at <= now)

@@ -54,6 +54,15 @@ def _ts(nullable: bool = True, index: bool = False) -> Column:
     return Column(UTCDateTime(), nullable=nullable, index=index)
 
 
+def _ref(
+    table: str, *, ondelete: str = "CASCADE", nullable: bool = False, index: bool = False
+) -> Column:
+    """A reference to a row of ``table`` by its id; ``ondelete``: what deleting that row does."""
+    return Column(
+        Integer, ForeignKey(f"{table}.id", ondelete=ondelete), nullable=nullable, index=index
+    )
+
+
 # SQLite without AUTOINCREMENT hands a deleted newest row's id to the next row; with it, an id
 # names one row forever (as PostgreSQL's sequences already do). Every table; migration 0007.
 IDS_NEVER_REUSED = {"sqlite_autoincrement": True}
@@ -91,7 +100,7 @@ class Item(SQLModel, table=True):
     dedupe_key: str = Field(sa_column=Column(Text, nullable=False, unique=True))
     origin_source_id: int | None = Field(
         default=None,
-        sa_column=Column(Integer, ForeignKey("source.id", ondelete="SET NULL"), index=True),
+        sa_column=_ref("source", ondelete="SET NULL", index=True, nullable=True),
     )
     url: str | None = Field(default=None, sa_column=Column(Text))
     title: str = Field(sa_column=Column(Text, nullable=False))
@@ -113,15 +122,9 @@ class ItemSource(SQLModel, table=True):
     )
 
     id: int | None = Field(default=None, primary_key=True)
-    source_id: int = Field(
-        sa_column=Column(Integer, ForeignKey("source.id", ondelete="CASCADE"), nullable=False)
-    )
+    source_id: int = Field(sa_column=_ref("source"))
     guid: str = Field(sa_column=Column(Text, nullable=False))
-    item_id: int = Field(
-        sa_column=Column(
-            Integer, ForeignKey("item.id", ondelete="CASCADE"), nullable=False, index=True
-        )
-    )
+    item_id: int = Field(sa_column=_ref("item", index=True))
     first_seen_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
 
 
@@ -156,9 +159,7 @@ class Interest(SQLModel, table=True):
     )
 
     id: int | None = Field(default=None, primary_key=True)
-    person_id: int = Field(
-        sa_column=Column(Integer, ForeignKey("person.id", ondelete="CASCADE"), nullable=False)
-    )
+    person_id: int = Field(sa_column=_ref("person"))
     phrase: str = Field(sa_column=Column(Text, nullable=False))
     weight: float = Field(default=1.0)
 
@@ -171,9 +172,7 @@ class Mute(SQLModel, table=True):
     )
 
     id: int | None = Field(default=None, primary_key=True)
-    person_id: int = Field(
-        sa_column=Column(Integer, ForeignKey("person.id", ondelete="CASCADE"), nullable=False)
-    )
+    person_id: int = Field(sa_column=_ref("person"))
     phrase: str = Field(sa_column=Column(Text, nullable=False))
 
 
@@ -187,14 +186,8 @@ class Feedback(SQLModel, table=True):
     )
 
     id: int | None = Field(default=None, primary_key=True)
-    person_id: int = Field(
-        sa_column=Column(
-            Integer, ForeignKey("person.id", ondelete="CASCADE"), nullable=False, index=True
-        )
-    )
-    item_id: int = Field(
-        sa_column=Column(Integer, ForeignKey("item.id", ondelete="CASCADE"), nullable=False)
-    )
+    person_id: int = Field(sa_column=_ref("person", index=True))
+    item_id: int = Field(sa_column=_ref("item"))
     signal: str = Field(max_length=20)
     created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
 
@@ -227,9 +220,7 @@ class Digest(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("person_id", "day", name="uq_digest_day"), IDS_NEVER_REUSED)
 
     id: int | None = Field(default=None, primary_key=True)
-    person_id: int = Field(
-        sa_column=Column(Integer, ForeignKey("person.id", ondelete="CASCADE"), nullable=False)
-    )
+    person_id: int = Field(sa_column=_ref("person"))
     day: str = Field(max_length=10)  # YYYY-MM-DD in the person's time zone
     window_start: datetime = Field(sa_column=_ts(nullable=False))
     window_end: datetime = Field(sa_column=_ts(nullable=False))
@@ -256,17 +247,9 @@ class DigestItem(SQLModel, table=True):
     )
 
     id: int | None = Field(default=None, primary_key=True)
-    digest_id: int = Field(
-        sa_column=Column(
-            Integer, ForeignKey("digest.id", ondelete="CASCADE"), nullable=False, index=True
-        )
-    )
-    person_id: int = Field(
-        sa_column=Column(Integer, ForeignKey("person.id", ondelete="CASCADE"), nullable=False)
-    )
-    item_id: int = Field(
-        sa_column=Column(Integer, ForeignKey("item.id", ondelete="CASCADE"), nullable=False)
-    )
+    digest_id: int = Field(sa_column=_ref("digest", index=True))
+    person_id: int = Field(sa_column=_ref("person"))
+    item_id: int = Field(sa_column=_ref("item"))
     section: str = Field(max_length=20)  # for_you | gems
     position: int = Field(default=0)
     score: float = Field(default=0.0)
@@ -288,14 +271,10 @@ class Gem(SQLModel, table=True):
     )
 
     id: int | None = Field(default=None, primary_key=True)
-    item_id: int = Field(
-        sa_column=Column(
-            Integer, ForeignKey("item.id", ondelete="CASCADE"), nullable=False, index=True
-        )
-    )
+    item_id: int = Field(sa_column=_ref("item", index=True))
     curator_id: int | None = Field(
         default=None,
-        sa_column=Column(Integer, ForeignKey("person.id", ondelete="SET NULL"), index=True),
+        sa_column=_ref("person", ondelete="SET NULL", index=True, nullable=True),
     )
     note: str = Field(default="", sa_column=Column(Text, nullable=False))
     audience: str = Field(default="[]", sa_column=Column(Text, nullable=False))

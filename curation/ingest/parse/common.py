@@ -31,6 +31,7 @@ __all__ = [
 HTML_TYPES = frozenset({"html", "text/html", "xhtml", "application/xhtml+xml"})
 
 _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:")
+_URL_IGNORED = re.compile("[\t\n\r]")  # the URL standard removes these before parsing
 _ATTR_VALUE = re.compile(r"""\s*=\s*(["'])([^"'<>]*)\1""")
 _TAG = re.compile(r"<[A-Za-z/!?][^>]*(?:>|$)")
 _NOT_TEXT = re.compile(r"<(script|style)\b.*?</\1\s*>|<!--.*?(?:-->|$)", re.IGNORECASE | re.DOTALL)
@@ -91,7 +92,9 @@ def resolve_html(html: str, base: str | None) -> str:
                 and (start == 0 or html[start - 1] in _ATTR_DELIMITERS)
             ):
                 m = _ATTR_VALUE.match(html, end)
-                if m and not _SCHEME.match(m.group(2)):
+                # the scheme as a browser reads it: after character references
+                # (``jav&#x61;script:`` is javascript:, not a relative path)
+                if m and not _SCHEME.match(_as_read(m.group(2))):
                     fixes.append((m.start(2), m.end(2), resolve(base, m.group(2).strip()) or ""))
                 break
         eq = html.find("=", eq + 1)
@@ -103,6 +106,14 @@ def resolve_html(html: str, base: str | None) -> str:
         last = end
     out.append(html[last:])
     return "".join(out)
+
+
+def _as_read(value: str) -> str:
+    """An attribute value as a browser's URL parser reads it: character references decoded,
+    tabs and line breaks removed wherever they are, leading controls and spaces dropped."""
+    if "&" in value:
+        value = unescape(value)
+    return _URL_IGNORED.sub("", value).lstrip("".join(map(chr, range(0x21))))
 
 
 def html_to_plain(value: str | None) -> str | None:
