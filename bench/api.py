@@ -86,6 +86,7 @@ def seed(url: str, n_items: int) -> str:
         NewPerson(
             email="bench@example.org",
             name="Bench",
+            digest_hour=0,  # due at any hour: the recorded digest, not a live preview
             interests=[("python testing", 1.0), ("team leadership", 2.0)],
         )
     )
