@@ -9,7 +9,7 @@ digest is built once and an item is never delivered twice, even when two process
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 
@@ -160,49 +160,75 @@ class DigestService:
 
     def build(self, person: PersonRecord, day: str, now: datetime) -> DigestView:
         """Rank, pick and record the digest for ``day`` (or return the one already recorded)."""
-        last = self.rows.last(person.id)
-        start = window_start(last.window_end if last else None, now, self._first_window)
-        picks = self._picks(person, start, now)
-        return self._record(person, day, start, now, picks)
-
-    def preview(self, person: PersonRecord, day: str, now: datetime) -> DigestView:
-        """What the day's digest would hold now, recorded nowhere."""
-        last = self.rows.last(person.id)
-        start = window_start(last.window_end if last else None, now, self._first_window)
-        picks = self._picks(person, start, now)
-        views = self.item_views([p.item_id for p in picks])
-        return self._view(
-            0,
+        start = self._window_start(person, now)
+        picks, views = self._shown(person, start, now)
+        return self._store(
             person,
             day,
             now,
-            [p for p in picks if p.item_id in views],
+            picks,
             views,
-            status="preview",
-            ready_at=digest_time(now, person.timezone, person.digest_hour),
+            lambda rows, payload: self.rows.record(
+                person_id=person.id,
+                day=day,
+                window_start=start,
+                now=now,
+                picks=rows,
+                payload=payload,
+            ),
         )
+
+    def preview(self, person: PersonRecord, day: str, now: datetime) -> DigestView:
+        """What the day's digest would hold now, recorded nowhere."""
+        picks, views = self._shown(person, self._window_start(person, now), now)
+        ready_at = digest_time(now, person.timezone, person.digest_hour)
+        return self._view(0, person, day, now, picks, views, status="preview", ready_at=ready_at)
 
     def refill(self, person: PersonRecord, row: DigestRow, now: datetime) -> DigestView:
         """Fill the day's empty digest with what arrived since (or return it as it is)."""
-        picks = self._picks(person, row.window_start, now)
+        picks, views = self._shown(person, row.window_start, now)
+        return self._store(
+            person,
+            row.day,
+            now,
+            picks,
+            views,
+            lambda rows, payload: self.rows.refill(
+                row, person_id=person.id, now=now, picks=rows, payload=payload
+            ),
+        )
+
+    def _window_start(self, person: PersonRecord, now: datetime) -> datetime:
+        last = self.rows.last(person.id)
+        return window_start(last.window_end if last else None, now, self._first_window)
+
+    def _shown(
+        self, person: PersonRecord, start: datetime, now: datetime
+    ) -> tuple[list[Pick], dict[int, ItemView]]:
+        """The picks of the window whose items can still be shown, and those items."""
+        picks = self._picks(person, start, now)
         views = self.item_views([p.item_id for p in picks])
-        picks = [p for p in picks if p.item_id in views]
+        return [p for p in picks if p.item_id in views], views
+
+    def _store(
+        self,
+        person: PersonRecord,
+        day: str,
+        now: datetime,
+        picks: Sequence[Pick],
+        views: dict[int, ItemView],
+        write: Callable[[list[PickRow], Callable[[int], str]], str | None],
+    ) -> DigestView:
+        """Record through ``write`` (a new day, or filling an empty one); when it records
+        nothing (another process was first, or nothing to add), the stored digest."""
         built: list[DigestView] = []
 
         def payload(digest_id: int) -> str:
-            built.append(self._view(digest_id, person, row.day, now, picks, views))
+            built.append(self._view(digest_id, person, day, now, picks, views))
             return built[-1].to_json()
 
-        stored = self.rows.refill(
-            row,
-            person_id=person.id,
-            now=now,
-            picks=[PickRow(p.item_id, p.section, p.score) for p in picks],
-            payload=payload,
-        )
-        if stored is None:  # nothing to add, or another process filled it first
-            return self.for_date(person.id, row.day)
-        return built[-1]
+        stored = write([PickRow(p.item_id, p.section, p.score) for p in picks], payload)
+        return built[-1] if stored is not None else self.for_date(person.id, day)
 
     def _picks(self, person: PersonRecord, start: datetime, now: datetime) -> list[Pick]:
         delivered = self.rows.delivered(person.id)
@@ -256,29 +282,6 @@ class DigestService:
             ready_at=ready_at,
             note=None if picks else self._note(person),
         )
-
-    def _record(
-        self, person: PersonRecord, day: str, start: datetime, now: datetime, picks: Sequence[Pick]
-    ) -> DigestView:
-        views = self.item_views([p.item_id for p in picks])
-        picks = [p for p in picks if p.item_id in views]
-        built: list[DigestView] = []
-
-        def payload(digest_id: int) -> str:
-            built.append(self._view(digest_id, person, day, now, picks, views))
-            return built[-1].to_json()
-
-        stored = self.rows.record(
-            person_id=person.id,
-            day=day,
-            window_start=start,
-            now=now,
-            picks=[PickRow(p.item_id, p.section, p.score) for p in picks],
-            payload=payload,
-        )
-        if stored is None:  # another process recorded this day first: show theirs
-            return self.for_date(person.id, day)
-        return built[-1]
 
     def gem_offers(self, *, since: datetime) -> list[GemOffer]:
         """Gems tagged since ``since`` (the digest window's start), oldest first."""
