@@ -23,11 +23,11 @@ from lxml import etree
 
 from curation.errors import AddressRefused, FeedCheckFailed, ParseError
 from curation.ingest.checks import check_entries
+from curation.ingest.clean.source import source_link, source_title
 from curation.ingest.fetch import Fetcher
 from curation.ingest.netpolicy import AddressPolicy, mask_credentials
 from curation.ingest.parse import parse_feed
 from curation.ingest.records import FetchResult, ParsedFeed
-from curation.textrules import one_line
 
 __all__ = [
     "FEED_TYPES",
@@ -45,7 +45,6 @@ FEED_TYPES = frozenset(
     {"application/rss+xml", "application/atom+xml", "application/feed+json", "application/json"}
 )
 MAX_LINKS_TRIED = 5  # feed links of a page fetched at most, in page order
-MAX_TITLE_CHARS = 500  # as the API allows for a title given by hand
 
 _HTML_TYPES = ("text/html", "application/xhtml+xml")
 _HTML_MARK = re.compile(rb"<!doctype\s+html|<html[\s>]|<head[\s>]|<body[\s>]", re.IGNORECASE)
@@ -141,11 +140,11 @@ def _read(result: FetchResult, url: str) -> ParsedFeed:
 def _found(
     url: str, feed: ParsedFeed, page_url: str | None = None, others: tuple[str, ...] = ()
 ) -> FoundFeed:
-    home = feed.link if feed.link and _http_url(url, feed.link) == feed.link else None
+    # the same rule as ingest (curation.ingest.clean.source): http(s) only, no credentials
     return FoundFeed(
         url=url,
-        title=one_line(feed.title)[:MAX_TITLE_CHARS] or None,
-        home_url=home or page_url,
+        title=source_title(feed.title),
+        home_url=source_link(feed.link, url) or source_link(page_url, None),
         version=feed.version,
         entries=len(feed.entries),
         page_url=page_url,

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from curation.errors import ParseError
-from curation.ingest.checks import check_entries
-from curation.ingest.clean import clean_entry
+from curation.ingest.checks import check_entries, usable_entry
+from curation.ingest.clean import clean_entry, source_link, source_title
 from curation.ingest.netpolicy import mask_credentials
-from curation.ingest.parse import parse_feed
+from curation.ingest.parse import FALLBACK_NOTE, parse_feed
 from curation.ingest.records import CleanItem, FetchResult
 from curation.settings import Settings
 from curation.storage.sources import SourceRecord
@@ -29,9 +29,12 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True, slots=True)
 class CleanFeed:
     items: list[CleanItem]
-    skipped: int  # entries that could not be cleaned (each logged)
-    title: str | None
-    link: str | None
+    skipped: int  # entries dropped: empty (no title, link or content) or not cleanable (logged)
+    title: str | None  # plain text, capped (curation.ingest.clean.source)
+    link: str | None  # absolute http(s), no credentials, or None
+    #: what the parser noticed and a curator should see (an encoding guessed, …); the
+    #: "fallback parser used" note is left out: it is routine, not a problem of the feed
+    warnings: tuple[str, ...] = ()
 
 
 def clean_feed(
@@ -45,14 +48,18 @@ def clean_feed(
 ) -> CleanFeed:
     """Parse and clean one document (pure CPU work, safe to run in a worker process).
 
-    A bad entry is skipped and counted without losing the others; a document that is not a
-    feed at all raises :class:`~curation.errors.ParseError`.
+    A bad entry is skipped and counted without losing the others, and so is an empty one (no
+    title, link or content: nothing to show, never stored as "(untitled)"); a document that is
+    not a feed at all, or that was cut short, raises :class:`~curation.errors.ParseError`.
     """
     feed = parse_feed(body, url=url, content_type=content_type, now=now)
     check_entries(feed, url=url)  # entries with no title, link or content: an error
     items: list[CleanItem] = []
     skipped = 0
     for entry in feed.entries[: settings.max_entries_per_feed]:
+        if not usable_entry(entry):
+            skipped += 1
+            continue
         try:
             items.append(
                 clean_entry(
@@ -65,7 +72,10 @@ def clean_feed(
         except Exception:  # one hostile entry must not lose the rest of the feed
             log.warning("skipped an entry of %s", mask_credentials(url), exc_info=True)
             skipped += 1
-    return CleanFeed(items, skipped, feed.title, feed.link)
+    warnings = tuple(w for w in feed.warnings if not w.startswith(FALLBACK_NOTE))
+    return CleanFeed(
+        items, skipped, source_title(feed.title), source_link(feed.link, url), warnings
+    )
 
 
 def clean_fetched(

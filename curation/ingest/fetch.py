@@ -6,7 +6,13 @@ What it guarantees:
 - conditional GET with ``If-None-Match`` / ``If-Modified-Since``;
 - redirects followed by hand (at most ``fetch_max_redirects``), each hop re-checked; when every
   hop was permanent (301/308) the result names the new URL so the source can be updated;
-- connect, read and total time limits; a body cap counted after decompression;
+- time limits, each reported by name when it fires: connecting (``fetch_connect_timeout``), the
+  response headers in full from the moment the request is sent (``fetch_headers_timeout``, so a
+  server trickling its headers a byte at a time cannot hold a slot), silence between two reads
+  (``fetch_read_timeout``), and one deadline over the whole fetch, redirects, headers and body
+  included (``fetch_total_timeout``);
+- ``Retry-After`` of a 429 or 503 read in both forms (seconds, HTTP date) for the scheduler;
+- a body cap counted after decompression;
 - the SSRF guard: every URL (including IP literals in any spelling) is checked before the
   request, and every address a name resolves to is checked by the resolver the connection
   actually uses, so a name cannot resolve to an internal address between check and connect;
@@ -18,6 +24,8 @@ from __future__ import annotations
 import asyncio
 import socket
 import time
+from datetime import UTC, datetime
+from types import SimpleNamespace
 from typing import Any
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
@@ -27,6 +35,7 @@ from aiohttp.abc import AbstractResolver, ResolveResult
 from curation.errors import AddressRefused, FetchError
 from curation.ingest.netpolicy import AddressPolicy, normalise_ip
 from curation.ingest.records import FetchResult
+from curation.ingest.schedule import RETRY_AFTER_STATUSES, retry_after
 from curation.settings import Settings
 
 ACCEPT = (
@@ -102,6 +111,48 @@ def _mib(n: int) -> str:
     return f"{n / 1048576:g} MiB"
 
 
+class _Watch:
+    """Where one fetch stands (connecting, waiting for headers, reading the body), so that a
+    time-out names the limit that fired; it also starts the headers deadline once the request
+    is sent (an aiohttp trace hook), so waiting for a connection does not count against it."""
+
+    __slots__ = ("phase", "settings", "timer")
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.phase = "connect"
+        self.timer: asyncio.Timeout | None = None
+
+    def request_sent(self) -> None:
+        self.phase = "headers"
+        if self.timer is not None:
+            loop = asyncio.get_running_loop()
+            self.timer.reschedule(loop.time() + self.settings.fetch_headers_timeout)
+
+    def describe(self, exc: BaseException) -> str:
+        """The message of a time-out: the limit that fired, with its value."""
+        s = self.settings
+        if isinstance(exc, aiohttp.ConnectionTimeoutError):
+            return f"could not connect within {s.fetch_connect_timeout:g} s"
+        if isinstance(exc, aiohttp.SocketTimeoutError):
+            waiting = "the headers" if self.phase != "body" else "the body"
+            return f"nothing received for {s.fetch_read_timeout:g} s while waiting for {waiting}"
+        total = f"{s.fetch_total_timeout:g} s"
+        if self.phase == "body":
+            return f"body not complete within {total} (the limit for a whole fetch)"
+        if self.phase == "headers":
+            return f"headers not received within {total} (the limit for a whole fetch)"
+        return f"could not connect within {total} (the limit for a whole fetch)"
+
+
+async def _on_request_sent(
+    session: aiohttp.ClientSession, context: SimpleNamespace, params: object
+) -> None:
+    watch = context.trace_request_ctx
+    if isinstance(watch, _Watch):
+        watch.request_sent()
+
+
 class Fetcher:
     """An async context manager holding one connection pool for a batch of fetches."""
 
@@ -113,6 +164,8 @@ class Fetcher:
 
     async def __aenter__(self) -> Fetcher:
         s = self.settings
+        trace = aiohttp.TraceConfig()
+        trace.on_request_headers_sent.append(_on_request_sent)
         connector = aiohttp.TCPConnector(
             limit=s.fetch_concurrency,
             limit_per_host=s.fetch_per_host,
@@ -122,13 +175,15 @@ class Fetcher:
         self._session = aiohttp.ClientSession(
             connector=connector,
             headers={"User-Agent": s.fetch_user_agent, "Accept": ACCEPT},
+            # the whole fetch's deadline is fetch()'s, over every redirect hop
             timeout=aiohttp.ClientTimeout(
-                total=s.fetch_total_timeout,
+                total=None,
                 connect=s.fetch_connect_timeout,
                 sock_read=s.fetch_read_timeout,
             ),
             trust_env=False,
             cookie_jar=aiohttp.DummyCookieJar(),
+            trace_configs=[trace],
         )
         return self
 
@@ -143,19 +198,16 @@ class Fetcher:
         """Fetch ``url`` once; every failure is returned as data, never raised."""
         started = time.perf_counter()
         async with self._slots:
+            watch = _Watch(self.settings)
             try:
                 async with asyncio.timeout(self.settings.fetch_total_timeout):
-                    result = await self._fetch(url, etag, last_modified)
+                    result = await self._fetch(url, etag, last_modified, watch)
             except FetchError as exc:
                 result = FetchResult(
                     url=url, status=0, error=exc.detail, permanent_error=exc.permanent
                 )
-            except TimeoutError:
-                result = FetchResult(
-                    url=url,
-                    status=0,
-                    error=f"timed out (limit {self.settings.fetch_total_timeout:g} s)",
-                )
+            except TimeoutError as exc:  # aiohttp's connect/read limits, or the whole fetch's
+                result = FetchResult(url=url, status=0, error=f"timed out: {watch.describe(exc)}")
             except (aiohttp.ClientError, OSError, ValueError) as exc:
                 refused = _find_refusal(exc)
                 if refused is not None:
@@ -166,7 +218,9 @@ class Fetcher:
                     result = FetchResult(url=url, status=0, error=_describe(exc))
         return _with_elapsed(result, time.perf_counter() - started)
 
-    async def _fetch(self, url: str, etag: str | None, last_modified: str | None) -> FetchResult:
+    async def _fetch(
+        self, url: str, etag: str | None, last_modified: str | None, watch: _Watch
+    ) -> FetchResult:
         assert self._session is not None, "use Fetcher as an async context manager"
         s = self.settings
         current = url
@@ -178,9 +232,25 @@ class Fetcher:
             headers["If-Modified-Since"] = last_modified
         for _hop in range(s.fetch_max_redirects + 1):
             self.policy.check_url(current)
-            async with self._session.get(
-                _canonical_host(current), headers=headers, allow_redirects=False
-            ) as resp:
+            watch.phase = "connect"
+            try:
+                async with asyncio.timeout(None) as timer:  # set when the request is sent
+                    watch.timer = timer
+                    response = await self._session.get(
+                        _canonical_host(current),
+                        headers=headers,
+                        allow_redirects=False,
+                        trace_request_ctx=watch,
+                    )
+            except TimeoutError as exc:
+                if timer.expired():
+                    limit = s.fetch_headers_timeout
+                    raise FetchError(f"timed out: headers not received within {limit:g} s") from exc
+                raise
+            finally:
+                watch.timer = None
+            watch.phase = "body"
+            async with response as resp:
                 if resp.status in REDIRECTS:
                     location = resp.headers.get("Location")
                     if not location:
@@ -198,10 +268,17 @@ class Fetcher:
                 if resp.status == 304:
                     return FetchResult(**common, etag=etag, last_modified=last_modified)
                 if resp.status != 200:
+                    error = f"HTTP {resp.status} {resp.reason or ''}".strip()
+                    wait = None
+                    if resp.status in RETRY_AFTER_STATUSES:
+                        wait = retry_after(resp.headers.get("Retry-After"), datetime.now(UTC))
+                        if wait is not None:
+                            error += f" (the server asks to wait {wait:.0f} s)"
                     return FetchResult(
                         **common,
-                        error=f"HTTP {resp.status} {resp.reason or ''}".strip(),
+                        error=error,
                         permanent_error=resp.status == 410,
+                        retry_after=wait,
                     )
                 body = await self._read_capped(resp)
                 return FetchResult(

@@ -18,6 +18,16 @@ address or name) says how: "…; set CURATION_FETCH_ALLOW_HOSTS=127.0.0.1 to all
 IPv6 forms that carry an IPv4 address (mapped, compatible, SIIT, 6to4, NAT64) are judged as the
 IPv4 they carry. Teredo (``2001::/32``) is refused by default: its far end is an
 IPv4 host we cannot vet. Cloud-metadata addresses are refused whatever the allow list says.
+
+Ports (:meth:`AddressPolicy.check_url`, so on every URL the policy judges: adding a source,
+each fetch and each redirect hop). Allowed: 80, 443 and 1024–65535 except
+:data:`REFUSED_PORTS`, the well-known services a feed is never served from (databases, caches,
+message brokers, container and cluster APIs, remote desktops, and the ports browsers refuse).
+Everything else below 1024 (SSH 22, SMTP 25, …) is refused too. None of the refused ports lies in
+the range operating systems hand out to local servers (32768–60999), so tests' loopback servers
+keep working. The allow list opens more: an entry ``:PORT`` (e.g. ``:8022``) allows that port on
+any host, and a host or address the allow list covers (``127.0.0.1``, ``feeds.internal``) may be
+reached on any port: the operator has vouched for it.
 """
 
 from __future__ import annotations
@@ -32,7 +42,9 @@ from curation.errors import AddressRefused, InvalidInput
 
 __all__ = [
     "ALLOW_SETTING",
+    "ALLOWED_LOW_PORTS",
     "METADATA_ADDRESSES",
+    "REFUSED_PORTS",
     "AddressPolicy",
     "is_public",
     "mask_credentials",
@@ -59,6 +71,43 @@ METADATA_ADDRESSES: frozenset[IPAddress] = frozenset(
         _ip("168.63.129.16"),  # Azure WireServer (a "public" address only Azure hosts can reach)
     }
 )
+
+#: Ports below 1024 that are allowed (every other one is refused unless the allow list opens it).
+ALLOWED_LOW_PORTS: frozenset[int] = frozenset({80, 443})
+
+#: Ports from 1024 up that are refused: well-known services that never serve feeds.
+REFUSED_PORTS: frozenset[int] = frozenset(
+    {
+        1080,  # SOCKS proxy
+        1433, 1434,  # Microsoft SQL Server
+        1521,  # Oracle database
+        1719, 1720, 1723,  # H.323, PPTP (refused by browsers)
+        1883, 8883,  # MQTT
+        2049,  # NFS
+        2375, 2376,  # Docker Engine API
+        2379, 2380,  # etcd
+        3306,  # MySQL, MariaDB
+        3389,  # Remote Desktop
+        3659, 4045, 5060, 5061, 6000, 6566, 10080,  # refused by browsers (fetch "bad ports")
+        4369,  # Erlang port mapper
+        5432,  # PostgreSQL
+        5672,  # AMQP (RabbitMQ)
+        5900, 5901,  # VNC
+        5984,  # CouchDB
+        6379,  # Redis
+        6443,  # Kubernetes API
+        6665, 6666, 6667, 6668, 6669, 6697,  # IRC (refused by browsers)
+        8500,  # Consul HTTP API
+        9042,  # Cassandra
+        9092,  # Kafka
+        9200, 9300,  # Elasticsearch
+        10250, 10255,  # kubelet
+        11211,  # memcached
+        15672,  # RabbitMQ management
+        27017, 27018, 27019,  # MongoDB
+    }
+)  # fmt: skip
+_DEFAULT_PORTS = {"http": 80, "https": 443}
 
 # Checked in order; the first match names the category. Anything left that ``ipaddress`` does not
 # call global is refused afterwards as "non-global".
@@ -319,20 +368,29 @@ class AddressPolicy:
 
     networks: tuple[IPNetwork, ...] = ()
     hosts: frozenset[str] = frozenset()
+    ports: frozenset[int] = frozenset()  # opened on every host (entries ``:PORT``)
 
     @classmethod
     def from_setting(cls, allow: str) -> AddressPolicy:
-        """Build from a comma-separated list of IPs, CIDRs and host names (blank items skipped).
+        """Build from a comma-separated list of IPs, CIDRs, host names and ``:PORT`` entries
+        (blank items skipped).
 
         IPs must be written canonically (``10.0.0.1``, ``::1`` or ``[::1]``), CIDRs without host
-        bits (``10.0.0.0/8``), names as plain DNS names. Raises :class:`InvalidInput` naming the
-        first bad entry.
+        bits (``10.0.0.0/8``), names as plain DNS names, ports as ``:`` and a number from 1 to
+        65535 (``:8022``). Raises :class:`InvalidInput` naming the first bad entry.
         """
         networks: list[IPNetwork] = []
         hosts: set[str] = set()
+        ports: set[int] = set()
         for raw in allow.split(","):
             entry = raw.strip()
             if not entry:
+                continue
+            if entry.startswith(":") and not entry.startswith("::"):
+                digits = entry[1:]
+                if not (digits.isascii() and digits.isdigit() and 0 < int(digits) < 65536):
+                    raise InvalidInput(f"invalid allow-list entry {entry!r}: not a port")
+                ports.add(int(digits))
                 continue
             text = entry[1:-1] if entry.startswith("[") and entry.endswith("]") else entry
             if "%" in text:
@@ -357,7 +415,7 @@ class AddressPolicy:
                     f"invalid allow-list entry {entry!r}: numeric last label (not an IP address?)"
                 )
             hosts.add(name)
-        return cls(networks=tuple(networks), hosts=frozenset(hosts))
+        return cls(networks=tuple(networks), hosts=frozenset(hosts), ports=frozenset(ports))
 
     def _host_allowed(self, host: str | None) -> bool:
         return host is not None and _norm_host(host) in self.hosts
@@ -403,20 +461,43 @@ class AddressPolicy:
         """Raise :class:`AddressRefused` when ``url`` must not be fetched, judged without DNS.
 
         Refuses non-http(s) schemes, malformed URLs, control characters, backslashes or spaces
-        in the authority, a missing host, refused IP literals and internal names. Returns None
-        for other names: the connect-time :meth:`check_ip` judges what they resolve to.
+        in the authority, a missing host, refused IP literals and internal names, and ports the
+        port rule refuses (see the module docstring). Returns None for other names: the
+        connect-time :meth:`check_ip` judges what they resolve to.
         """
+        vouched, port = self._judge_host(url)
+        if vouched or port in self.ports or self.port_allowed(port):
+            return
+        hint = f"; add :{port} to {ALLOW_SETTING} to allow it" if port else ""
+        raise _refuse(f"port {port} is not one feeds are fetched from{hint}")
+
+    @staticmethod
+    def port_allowed(port: int) -> bool:
+        """The default port rule: 80, 443, and 1024–65535 except :data:`REFUSED_PORTS`."""
+        if port < 1024:
+            return port in ALLOWED_LOW_PORTS
+        return port <= 65535 and port not in REFUSED_PORTS
+
+    def _vouched(self, address: IPAddress) -> bool:
+        carried = _carried_ipv4(address) if isinstance(address, ipaddress.IPv6Address) else None
+        return self._network_allowed(address) or bool(carried and self._network_allowed(carried[0]))
+
+    def _judge_host(self, url: str) -> tuple[bool, int]:
+        """The address part of :meth:`check_url`: raises when refused; else whether the allow
+        list vouches for the host (then any port may be used), and the URL's port."""
         raw = url.strip()
         shown = mask_credentials(raw)
         if _CONTROL.search(raw):
             raise _refuse(f"URL {shown!r} contains control characters")
         try:
             parts = urlsplit(raw)
-            _ = parts.port  # validates the port (raises ValueError)
+            given = parts.port  # validates the port (raises ValueError)
         except ValueError as exc:
             raise _refuse(f"malformed URL {shown!r} ({exc})") from None
-        if parts.scheme.lower() not in ("http", "https"):
+        scheme = parts.scheme.lower()
+        if scheme not in ("http", "https"):
             raise _refuse(f"scheme {parts.scheme or '(none)'!r} is not http or https")
+        port = _DEFAULT_PORTS[scheme] if given is None else given
         if "\\" in parts.netloc or " " in parts.netloc:
             raise _refuse(f"ambiguous authority in URL {shown!r}")
         hostport = parts.netloc.rpartition("@")[2]  # the real host follows the last "@"
@@ -426,7 +507,7 @@ class AddressPolicy:
             if not isinstance(address, ipaddress.IPv6Address):
                 raise _refuse(f"bracketed host {literal!r} is not an IPv6 address")
             self.check_ip(address)
-            return
+            return self._vouched(_as_address(address)), port
         host = _norm_host(unquote(hostport.partition(":")[0]))
         if not host:
             raise _refuse(f"URL {shown!r} has no host")
@@ -435,11 +516,12 @@ class AddressPolicy:
         address = normalise_ip(host)
         if address is not None:
             self.check_ip(address)
-            return
+            return self._vouched(_as_address(address)), port
         if self._host_allowed(host):
-            return
+            return True, port
         if host == _LOOPBACK_NAME and self._loopback_allowed():
-            return  # the connect-time check lets only loopback addresses through for it
+            return True, port  # the connect-time check lets only loopback addresses through
         if reason := _internal_name(host):
             allow = str(_LOOPBACKS[0]) if host == _LOOPBACK_NAME else host
             raise _refuse(reason + self._hint(allow))
+        return False, port

@@ -40,6 +40,8 @@ from urllib.parse import urlsplit
 from lxml import etree
 
 from curation.errors import OPMLError
+from curation.ingest.clean.limits import MAX_SOURCE_TITLE_CHARS, cut_plain
+from curation.ingest.clean.source import source_link
 
 __all__ = [
     "MAX_OPML_BYTES",
@@ -272,6 +274,9 @@ def _clean(value: str | None) -> str | None:
     return value or None
 
 
+MAX_CATEGORY_LEVEL = 100  # characters in one level of a category path
+
+
 def _source(
     raw_url: str,
     title: str | None,
@@ -291,11 +296,37 @@ def _source(
         html_url, why = _web_url(raw_html)
         if html_url is None:
             problems.append(OPMLProblem(f"site address dropped: {why}", line, url, title))
+        else:  # stored as every feed's home-page link is: no credentials, bounded
+            html_url = source_link(html_url, url)
 
     category = path
     if not category:
         category = _category_attribute(attrs.get("category"))
-    return OPMLSource(url=url, title=title, category=category, html_url=html_url, line=line)
+    return OPMLSource(
+        url=url,
+        title=_title(title),
+        category=_bounded(category),
+        html_url=html_url,
+        line=line,
+    )
+
+
+def _title(title: str | None) -> str | None:
+    """An outline's title as given, cut to the cap of a source's title."""
+    return cut_plain(title, MAX_SOURCE_TITLE_CHARS) if title else title
+
+
+def _bounded(path: tuple[str, ...]) -> tuple[str, ...]:
+    """A category path stored within the caps: each level cut at :data:`MAX_CATEGORY_LEVEL`
+    characters, deeper levels dropped once the joined path would pass
+    :data:`MAX_SOURCE_TITLE_CHARS` (the same cap as a title)."""
+    kept: list[str] = []
+    for part in path:
+        level = cut_plain(part, MAX_CATEGORY_LEVEL)
+        if len("/".join([*kept, level])) > MAX_SOURCE_TITLE_CHARS:
+            break
+        kept.append(level)
+    return tuple(kept)
 
 
 def _web_url(raw: str) -> tuple[str | None, str]:

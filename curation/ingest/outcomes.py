@@ -23,6 +23,7 @@ class SourceOutcome:
     linked: int = 0
     skipped_entries: int = 0
     error: str | None = None
+    warning: str | None = None  # stored, but something is odd (e.g. ids change on every fetch)
 
     def __post_init__(self) -> None:
         # an outcome is shown to curators and logged: never with the URL's credentials

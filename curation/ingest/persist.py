@@ -60,6 +60,10 @@ class Ingestor:
                     new_url=result.permanent_url,
                     title=cleaned.title,
                     html_url=cleaned.link,
+                    # the host that served these bytes speaks for its own articles
+                    site_url=result.final_url or src.url,
+                    item_key=src.item_key,
+                    warnings=cleaned.warnings,  # the parser's notes for curators
                 )
                 writes.append((src, write, cleaned.skipped))
             elif result.status == 410:
@@ -67,7 +71,8 @@ class Ingestor:
                 outcomes.append(self._fail(src, "gone", error, retire=True))
             else:
                 status = "refused" if result.permanent_error else "error"
-                outcomes.append(self._fail(src, status, result.error or f"HTTP {result.status}"))
+                error = result.error or f"HTTP {result.status}"
+                outcomes.append(self._fail(src, status, error, retry_after=result.retry_after))
         saved = self.store.save_feeds(
             [w for _, w, _ in writes],
             now=self.now,
@@ -78,8 +83,19 @@ class Ingestor:
                 log.error("could not store %s: %s", mask_credentials(src.url), res)
                 outcomes.append(self._fail(src, "error", f"storage error: {type(res).__name__}"))
             else:
+                if res.warning:
+                    log.warning("source %d %s: %s", src.id, mask_credentials(src.url), res.warning)
                 outcomes.append(
-                    SourceOutcome(src.id, src.url, "ok", res.new, res.updated, res.linked, skipped)
+                    SourceOutcome(
+                        src.id,
+                        src.url,
+                        "ok",
+                        res.new,
+                        res.updated,
+                        res.linked,
+                        skipped,
+                        warning=res.warning,
+                    )
                 )
         return outcomes
 
@@ -91,7 +107,13 @@ class Ingestor:
         self._not_modified.clear()
 
     def _fail(
-        self, src: SourceRecord, status: str, error: str, *, retire: bool = False
+        self,
+        src: SourceRecord,
+        status: str,
+        error: str,
+        *,
+        retire: bool = False,
+        retry_after: float | None = None,
     ) -> SourceOutcome:
         count = src.error_count + 1
         if retire:
@@ -99,7 +121,9 @@ class Ingestor:
         elif status == "refused":
             retry = next_retry(self.now, 99, self.settings, source_id=src.id)
         else:
-            retry = next_retry(self.now, count, self.settings, source_id=src.id)
+            retry = next_retry(
+                self.now, count, self.settings, source_id=src.id, retry_after=retry_after
+            )
         self.store.record_failure(
             src.id, status=status, error=error, now=self.now, next_attempt_at=retry, retire=retire
         )

@@ -34,13 +34,17 @@ async def ingest_async(
     on_progress: Progress | None = None,
     on_start: Callable[[int], None] | None = None,
     every_source: bool = False,
+    shard: tuple[int, int] | None = None,
 ) -> IngestSummary:
     """Run one ingest cycle over every source due at ``now`` (``every_source``: every active
     one, whatever its schedule, as "refresh all" does); ``on_start`` hears how many are due,
-    ``on_progress`` every source's outcome as it is stored."""
+    ``on_progress`` every source's outcome as it is stored. ``shard=(k, n)`` keeps the sources
+    whose id is ``k`` modulo ``n`` (one job of :mod:`curation.jobs` per shard)."""
     started = time.perf_counter()
     now = now or datetime.now(UTC)
     due = store.due_sources(now, every_source=every_source)
+    if shard is not None:
+        due = [s for s in due if s.id % shard[1] == shard[0]]
     if on_start:
         on_start(len(due))
     outcomes: list[SourceOutcome] = []

@@ -28,6 +28,7 @@ class FetchResult:
     error: str | None = None  # human-readable, set on failure
     permanent_error: bool = False  # 410 Gone or a refused address: do not retry soon
     elapsed: float = 0.0
+    retry_after: float | None = None  # seconds a 429/503 asked us to wait (Retry-After)
 
 
 class ParsedEntry(NamedTuple):
@@ -35,7 +36,9 @@ class ParsedEntry(NamedTuple):
 
     ``title`` is plain text unless ``title_is_html``; ``summary`` and ``content`` are HTML
     (plain-text values are HTML-escaped by the parser, so they are always HTML).
-    Dates are timezone-aware UTC, or None when missing/unparseable.
+    Dates are timezone-aware UTC, or None when missing/unparseable. ``published_raw`` and
+    ``updated_raw`` keep a date's text when its value is not the feed's own: clamped to the
+    fetch time (far future) or refused as nonsense (None); None otherwise.
     """
 
     guid: str | None = None
@@ -47,6 +50,8 @@ class ParsedEntry(NamedTuple):
     author: str | None = None
     published: datetime | None = None
     updated: datetime | None = None
+    published_raw: str | None = None
+    updated_raw: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,3 +82,5 @@ class CleanItem(NamedTuple):
     published_at: datetime | None
     updated_at: datetime | None
     content_hash: str  # changes when anything we store changes
+    published_raw: str | None = None  # the date's text when the value is not the feed's own
+    updated_raw: str | None = None

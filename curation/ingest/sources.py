@@ -123,6 +123,7 @@ class SourceService:
         the same call, blocking (it runs its own event loop): not for a running event loop.
         """
         url = url.strip()
+        _check_text(title=title, category=category)
         self.policy.check_url(url)
         self._not_present(url)
         if not check:
@@ -175,13 +176,7 @@ class SourceService:
         """Rename, recategorise, pause (``active=False``) or resume a source; None keeps a value,
         an empty title or category clears it. A paused source is never polled; resuming makes
         it due now."""
-        for name, value in (("title", title), ("category", category)):
-            if value is None:
-                continue
-            if has_control(value) or has_line_break(value) or "\t" in value:
-                raise InvalidInput(f"{name} must be a single line without control characters")
-            if len(value) > MAX_TEXT:
-                raise InvalidInput(f"{name} must be at most {MAX_TEXT} characters")
+        _check_text(title=title, category=category)
         return self.store.update_source(
             source_id, now=utcnow(), title=title, category=category, active=active
         )
@@ -221,6 +216,18 @@ class SourceService:
             for s in self.store.export_sources()
         ]
         return export_opml(exported)
+
+
+def _check_text(**values: str | None) -> None:
+    """A title or category given by a person: one line, no control characters, at most
+    :data:`MAX_TEXT` characters (None: not given)."""
+    for name, value in values.items():
+        if value is None:
+            continue
+        if has_control(value) or has_line_break(value) or "\t" in value:
+            raise InvalidInput(f"{name} must be a single line without control characters")
+        if len(value) > MAX_TEXT:
+            raise InvalidInput(f"{name} must be at most {MAX_TEXT} characters")
 
 
 def _shown(url: str | None) -> str | None:

@@ -5,11 +5,18 @@ core (:func:`worker_count`), each claiming sources from the shared list a few at
 running :func:`~curation.ingest.loop.process_sources` on them and committing to the database
 itself; only the outcomes come back (:func:`process_in_workers`). Processes sharing a SQLite
 file take turns to write (:class:`_WriteTurn`).
+
+A worker never outlives the process that started it: each holds the read end of a *lifeline*, a
+pipe whose only write end stays in the parent, and a thread of the worker waits on it. When the
+parent dies, however it dies (SIGKILL included), the kernel closes that end, the read returns
+and the worker exits at once (:func:`_exit_with_parent`) without writing anything more: a
+transaction it had open is rolled back by the database.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import multiprocessing
 import os
@@ -31,6 +38,7 @@ __all__ = ["process_in_workers", "worker_count"]
 log = logging.getLogger(__name__)
 
 _EXIT_WAIT = 30.0  # seconds a worker that has reported everything may take to exit
+_ORPHANED = 70  # a worker's exit code when its parent is gone
 _TURN_WAIT = 10.0  # seconds to wait for the write turn before writing anyway (see _WriteTurn)
 
 
@@ -98,8 +106,24 @@ def _process_context() -> multiprocessing.context.BaseContext:
     return context
 
 
+def _exit_with_parent(lifeline: Connection) -> None:
+    """Exit this process as soon as the parent holding the lifeline's other end is gone.
+
+    Nothing is ever sent on the lifeline: the read returns only with EOF, when the last write
+    end closes, which the kernel does when the parent dies. ``os._exit`` ends the process there
+    and then, with no cleanup that could write (an open transaction is never committed)."""
+
+    def watch() -> None:
+        with contextlib.suppress(EOFError, OSError):
+            lifeline.recv()
+        os._exit(_ORPHANED)
+
+    threading.Thread(target=watch, name="curation-lifeline", daemon=True).start()
+
+
 def _worker_main(
     conn: Connection,
+    lifeline: tuple[Connection, Connection],
     url: str,
     settings: Settings,
     due: list[SourceRecord],
@@ -109,7 +133,11 @@ def _worker_main(
     lock: Any | None,
 ) -> None:
     """One worker process: claims sources of the batch, takes them from fetch to commit, and
-    sends the outcomes back through ``conn``."""
+    sends the outcomes back through ``conn``; exits when the parent dies (``lifeline``: the
+    pipe's read end to watch, and the write end this process must not keep open)."""
+    watched, parents_end = lifeline
+    parents_end.close()  # a fork copied it: only the parent may hold it
+    _exit_with_parent(watched)
 
     def claim(n: int) -> list[SourceRecord]:
         with taken.get_lock():
@@ -178,12 +206,13 @@ async def process_in_workers(
     readers: list[Connection] = []
     reported: set[int] = set()
     finished = False
+    lifeline = context.Pipe(duplex=False)  # (read end for the workers, write end kept here)
     try:
         for k in range(workers):
             reader, writer = context.Pipe(duplex=False)
             process = context.Process(
                 target=_worker_main,
-                args=(writer, url, part_settings, due, taken, workers, now, lock),
+                args=(writer, lifeline, url, part_settings, due, taken, workers, now, lock),
                 name=f"curation-ingest-{k}",
                 daemon=True,
             )
@@ -214,4 +243,6 @@ async def process_in_workers(
                 process.join()
             if process.exitcode:
                 log.error("ingest worker %s exited with code %s", process.name, process.exitcode)
+        for end in lifeline:  # every worker has exited: nobody is left to watch it
+            end.close()
     return [src for src in due if src.id not in reported]

@@ -5,6 +5,15 @@ Writes for one feed happen in one transaction: items, their source links and the
 validators are committed together, so a crash never saves an ETag without the items it covers.
 Inserts are set-based (``INSERT … ON CONFLICT DO NOTHING``, executed for many rows at once) so that
 concurrent ingest runs cannot insert an item twice and a cold ingest stays fast.
+
+Identity of a stored item (:mod:`curation.storage.identity`): across feeds an article is its
+canonical URL, and which feed's version is shown (the *owner*, ``origin_source_id``) follows
+:mod:`curation.ingest.ownership`: the first feed to store it, displaced at once by a feed served
+from the article's own site, so a feed on another site can carry an article but never rewrite
+what its site published. An entry without a link is keyed by its source's ``item_key`` and GUID,
+so it survives the source being deleted and added again; an entry back under a new GUID is
+recognised by its link (or title and date) and the feed flagged when it does that to half of
+them.
 """
 
 from __future__ import annotations
@@ -16,8 +25,10 @@ from datetime import UTC, datetime
 from sqlalchemy import Connection, Engine, Table, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
+from curation.ingest.ownership import may_take_over
 from curation.ingest.records import CleanItem
 from curation.storage.engine import param_marker
+from curation.storage.identity import FeedContext, Stored, renamed
 from curation.storage.sources import SourceStore, chunks
 from curation.storage.tables import Item, ItemSource, Source
 
@@ -37,13 +48,20 @@ class FeedWrite:
     new_url: str | None = None  # after a permanent redirect
     title: str | None = None  # the feed's own title, kept when the source has none
     html_url: str | None = None
+    # the URL the feed was served from (after redirects), for ownership; None: the source's URL
+    site_url: str | None = None
+    # the source's key for its link-less entries; None: read from the source row
+    item_key: str | None = None
+    warnings: tuple[str, ...] = ()  # what reading the document found odd, kept on the source
 
 
 @dataclass(frozen=True, slots=True)
 class SaveResult:
     new: int  # items stored for the first time
-    updated: int  # items whose content changed in place
+    updated: int  # items whose content changed in place (an owner's update or a takeover)
     linked: int  # items already stored from another source, now linked to this one too
+    rekeyed: int = 0  # entries this feed already carried, back under a new GUID
+    warning: str | None = None  # what the source row now says is odd about the feed
 
 
 _ITEM_COLUMNS = (
@@ -59,23 +77,32 @@ _ITEM_COLUMNS = (
     "updated_at",
     "first_seen_at",
     "content_hash",
+    "published_raw",
+    "updated_raw",
 )
 _LINK_COLUMNS = ("source_id", "guid", "item_id", "first_seen_at")
 #: what a changed item's update rewrites: every field of a CleanItem but its keys
 _CONTENT_FIELDS = tuple(f for f in CleanItem._fields if f not in ("guid", "dedupe_key"))
 # hot-path SQL, expanded per dialect by Store._select_in
 _KNOWN_SQL = (
-    "SELECT l.guid, i.id, i.content_hash, i.origin_source_id FROM item_source l "
-    "JOIN item i ON i.id = l.item_id WHERE l.source_id = {m} AND l.guid IN ({in})"
+    "SELECT l.guid, i.id, i.content_hash, i.origin_source_id, o.url FROM item_source l "
+    "JOIN item i ON i.id = l.item_id LEFT JOIN source o ON o.id = i.origin_source_id "
+    "WHERE l.source_id = {m} AND l.guid IN ({in})"
 )
-_ITEM_IDS_SQL = "SELECT dedupe_key, id FROM item WHERE dedupe_key IN ({in})"
+_ITEM_IDS_SQL = (
+    "SELECT i.dedupe_key, i.id, i.content_hash, i.origin_source_id, o.url FROM item i "
+    "LEFT JOIN source o ON o.id = i.origin_source_id WHERE i.dedupe_key IN ({in})"
+)
 _HAS_ITEMS_SQL = "SELECT 1 FROM item_source WHERE source_id = {m} LIMIT 1"
+_SOURCE_KEYS_SQL = "SELECT url, item_key FROM source WHERE id = {m}"
+_REKEY_SQL = "UPDATE item_source SET guid = {m} WHERE id = {m}"
 # a stored feed's source row: validators saved with its items, errors cleared; the feed's own
 # title and link fill the source's only where it has none
 _SOURCE_OK_SQL = (
     "UPDATE source SET status = 'ok', etag = {m}, last_modified = {m}, last_error = NULL, "
     "error_count = 0, last_fetched_at = {m}, last_success_at = {m}, next_attempt_at = {m}, "
-    "title = COALESCE(title, {m}), html_url = COALESCE(html_url, {m}) WHERE id = {m}"
+    "title = COALESCE(title, {m}), html_url = COALESCE(html_url, {m}), warning = {m} "
+    "WHERE id = {m}"
 )
 # SQLite full-text search (migrations 0003 and 0005): the store indexes the items it inserts in
 # the same transaction, in one statement, which costs a third of a per-row insert trigger
@@ -100,7 +127,9 @@ class _NewRows:
 
     Invariant: a row inserted in the transaction is neither updated nor deleted before
     :meth:`index` runs, or the update/delete triggers would remove terms the index does not
-    hold yet. :meth:`Store._save_items` only updates rows that were stored before it started.
+    hold yet. :meth:`Store._save_items` therefore only records its updates (:class:`_Txn`), and
+    they are applied after :meth:`index` (a feed may take over a row another feed of the same
+    transaction inserted).
     """
 
     __slots__ = ("floor", "inserted")
@@ -141,6 +170,35 @@ def _aware_utc(value: datetime | None) -> datetime | None:
     return value.replace(tzinfo=UTC)
 
 
+class _Txn:
+    """What one transaction decided beyond its inserts: the item updates, applied after its new
+    rows are indexed (:meth:`Store._index`), and who owns the items it took over, so that a
+    later feed of the same transaction sees the new owner."""
+
+    __slots__ = ("_owners", "_updates", "feed", "new_rows")
+
+    def __init__(self, new_rows: _NewRows | None) -> None:
+        self.new_rows = new_rows
+        self.feed: FeedContext | None = None  # the feed being stored
+        self._updates: dict[int, dict[str, object]] = {}
+        self._owners: dict[int, tuple[int, str | None]] = {}
+
+    def owner(self, stored: Stored) -> tuple[int | None, str | None]:
+        return self._owners.get(stored.item_id, (stored.owner_id, stored.owner_url))
+
+    def update(
+        self, item_id: int, values: dict[str, object], owner: tuple[int, str | None] | None = None
+    ) -> None:
+        self._updates.setdefault(item_id, {}).update(values)
+        if owner is not None:
+            self._owners[item_id] = owner
+
+    def apply(self, conn: Connection) -> None:
+        for item_id, values in self._updates.items():
+            conn.execute(update(item_table).where(item_table.c.id == item_id).values(values))
+        self._updates.clear()
+
+
 class Store(SourceStore):
     """Sources (:class:`SourceStore`) and the write path of a fetched feed's items."""
 
@@ -163,9 +221,9 @@ class Store(SourceStore):
             return []
         try:
             with self.engine.begin() as conn:
-                new_rows = self._new_rows()
-                done = [self._save_one(conn, w, now, next_attempt_at, new_rows) for w in writes]
-                self._index(conn, new_rows)
+                txn = self._new_txn()
+                done = [self._save_one(conn, w, now, next_attempt_at, txn) for w in writes]
+                self._index(conn, txn)
                 return done
         except SQLAlchemyError as exc:
             if len(writes) == 1:
@@ -183,20 +241,21 @@ class Store(SourceStore):
     ) -> SaveResult:
         """Store one feed's items and its validators in a single transaction."""
         with self.engine.begin() as conn:
-            new_rows = self._new_rows()
-            result = self._save_one(conn, write, now, next_attempt_at, new_rows)
-            self._index(conn, new_rows)
+            txn = self._new_txn()
+            result = self._save_one(conn, write, now, next_attempt_at, txn)
+            self._index(conn, txn)
             return result
 
-    def _new_rows(self) -> _NewRows | None:
-        return _NewRows() if self.engine.dialect.name == "sqlite" else None
+    def _new_txn(self) -> _Txn:
+        return _Txn(_NewRows() if self.engine.dialect.name == "sqlite" else None)
 
     @staticmethod
-    def _index(conn: Connection, new_rows: _NewRows | None) -> None:
-        """Make this transaction's new items searchable before it commits (SQLite FTS5;
-        PostgreSQL's GIN expression index maintains itself)."""
-        if new_rows is not None:
-            new_rows.index(conn)
+    def _index(conn: Connection, txn: _Txn) -> None:
+        """Make this transaction's new items searchable (SQLite FTS5; PostgreSQL's GIN
+        expression index maintains itself), then apply its updates, before it commits."""
+        if txn.new_rows is not None:
+            txn.new_rows.index(conn)
+        txn.apply(conn)
 
     def _save_one(
         self,
@@ -204,12 +263,19 @@ class Store(SourceStore):
         w: FeedWrite,
         now: datetime,
         next_attempt_at: datetime,
-        new_rows: _NewRows | None,
+        txn: _Txn,
     ) -> SaveResult:
         by_guid: dict[str, CleanItem] = {}
         for item in w.items:
             by_guid.setdefault(item.guid, item)  # a feed repeating a GUID: first one wins
-        result = self._save_items(conn, w.source_id, list(by_guid.values()), now, new_rows)
+        txn.feed = FeedContext(
+            w.source_id,
+            site_url=w.site_url,
+            item_key=w.item_key,
+            warnings=w.warnings,
+            read_source=lambda: self._source_keys(conn, w.source_id),
+        )
+        result = self._save_items(conn, w.source_id, list(by_guid.values()), now, txn)
         ts = self._ts
         if (
             w.new_url
@@ -230,6 +296,7 @@ class Store(SourceStore):
                 ts(next_attempt_at),
                 w.title or None,
                 w.html_url or None,
+                result.warning,
                 w.source_id,
             ),
         )
@@ -241,46 +308,49 @@ class Store(SourceStore):
         source_id: int,
         items: list[CleanItem],
         now: datetime,
-        new_rows: _NewRows | None,
+        txn: _Txn,
     ) -> SaveResult:
-        """Insert new items, link them to the source, update changed ones (origin only).
+        """Insert new items, link them to the source, update the ones it owns or takes over
+        (``txn.feed`` is the feed being stored).
 
         Runs on the driver's cursor with SQL built once: on a cold ingest this is the hot path,
         and SQLAlchemy's per-statement work cost more than SQLite's.
         """
+        feed = txn.feed
+        assert feed is not None and feed.source_id == source_id
         if not items:
-            return SaveResult(0, 0, 0)
-        known: dict[str, tuple[int, str, int | None]] = {}
+            return SaveResult(0, 0, 0, warning=feed.warning(0, 0))
+        items = feed.stable_keys(items)
+        known: dict[str, Stored] = {}
+        rekeyed = 0
         # a source with no items yet (every source on a cold start) needs no per-GUID lookups
         if conn.exec_driver_sql(self._sql(_HAS_ITEMS_SQL), (source_id,)).first() is not None:
             for chunk in chunks([it.guid for it in items]):
-                for guid, item_id, content_hash, origin in self._select_in(
-                    conn, _KNOWN_SQL, chunk, source_id
-                ):
-                    known[guid] = (item_id, content_hash, origin)
+                for guid, *stored in self._select_in(conn, _KNOWN_SQL, chunk, source_id):
+                    known[guid] = Stored(*stored)
+            again = renamed(conn, self._select_in, source_id, items, known)
+            for link_id, it, stored in again:
+                conn.exec_driver_sql(self._sql(_REKEY_SQL), (it.guid, link_id))
+                known[it.guid] = stored
+            rekeyed = len(again)
 
-        changed = [
-            (known[it.guid][0], it)
-            for it in items
-            if it.guid in known
-            and known[it.guid][2] == source_id
-            and known[it.guid][1] != it.content_hash
-        ]
-        for item_id, it in changed:
-            conn.execute(
-                update(item_table)
-                .where(item_table.c.id == item_id)
-                .values({name: getattr(it, name) for name in _CONTENT_FIELDS})
-            )
+        updated = 0
+        for it in items:
+            stored = known.get(it.guid)
+            if stored is not None and self._claim(txn, feed, stored, it):
+                updated += 1
 
         fresh = [it for it in items if it.guid not in known]
+        warning = feed.warning(rekeyed, len(items))
         if not fresh:
-            return SaveResult(0, len(changed), 0)
+            return SaveResult(0, updated, 0, rekeyed, warning)
         ts = self._ts
         seen_at = ts(now)
         rows: dict[str, tuple] = {}
+        firsts: dict[str, CleanItem] = {}
         for it in fresh:
             if it.dedupe_key not in rows:
+                firsts[it.dedupe_key] = it
                 rows[it.dedupe_key] = (
                     it.dedupe_key,
                     source_id,
@@ -294,10 +364,13 @@ class Store(SourceStore):
                     ts(it.updated_at),
                     seen_at,
                     it.content_hash,
+                    it.published_raw,
+                    it.updated_raw,
                 )
         # rows whose dedupe key is already stored (another source's copy) are skipped here
         inserted = self._bulk_insert(conn, item_table, _ITEM_COLUMNS, list(rows.values()))
         ids: dict[str, int] = {}
+        new_rows = txn.new_rows
         if new_rows is not None and inserted:  # SQLite
             last = conn.exec_driver_sql("SELECT last_insert_rowid()").scalar_one()
             if new_rows.floor is None:
@@ -310,10 +383,42 @@ class Store(SourceStore):
                 ids = dict(zip(rows, range(last - inserted + 1, last + 1), strict=True))
         if not ids:
             for chunk in chunks(list(rows)):
-                ids.update(self._select_in(conn, _ITEM_IDS_SQL, chunk))
+                for key, *stored in self._select_in(conn, _ITEM_IDS_SQL, chunk):
+                    found = Stored(*stored)
+                    ids[key] = found.item_id
+                    # another source's copy: this feed may own it by the rules of ownership
+                    if found.owner_id != source_id and self._claim(txn, feed, found, firsts[key]):
+                        updated += 1
         links = [(source_id, it.guid, ids[it.dedupe_key], seen_at) for it in fresh]
         self._bulk_insert(conn, item_source_table, _LINK_COLUMNS, links)
-        return SaveResult(new=inserted, updated=len(changed), linked=len(fresh) - inserted)
+        return SaveResult(inserted, updated, len(fresh) - inserted, rekeyed, warning)
+
+    @staticmethod
+    def _claim(txn: _Txn, feed: FeedContext, stored: Stored, it: CleanItem) -> bool:
+        """Update a stored item with this feed's version when the feed owns it and it changed,
+        or when the feed takes it over (:mod:`curation.ingest.ownership`); True if so."""
+        owner_id, owner_url = txn.owner(stored)
+        if owner_id == feed.source_id:
+            if stored.content_hash == it.content_hash:
+                return False
+            txn.update(stored.item_id, {name: getattr(it, name) for name in _CONTENT_FIELDS})
+            return True
+        if not may_take_over(
+            claimant_url=feed.site_url(),
+            owner_id=owner_id,
+            owner_url=owner_url,
+            article_url=it.url,
+        ):
+            return False
+        values = {name: getattr(it, name) for name in _CONTENT_FIELDS}
+        values["origin_source_id"] = feed.source_id
+        txn.update(stored.item_id, values, owner=(feed.source_id, feed.site_url()))
+        return True
+
+    def _source_keys(self, conn: Connection, source_id: int) -> tuple[str, str | None]:
+        """The source row's URL and item key (``("", None)`` if it is gone)."""
+        row = conn.exec_driver_sql(self._sql(_SOURCE_KEYS_SQL), (source_id,)).first()
+        return (row[0], row[1]) if row is not None else ("", None)
 
     def _sequence(self, conn: Connection) -> int | None:
         """The ``item`` table's AUTOINCREMENT sequence (None before migration 0007)."""

@@ -93,8 +93,11 @@ def test_a_every_feedparser_file_parses_or_raises_parse_error() -> None:
         f"({fallback} with warnings/fallback), {len(rejected)} ParseError, {len(crashes)} crashes"
     )
     assert not crashes, crashes
-    # Rejected only when feedparser itself finds neither a feed version nor a single entry.
+    # Rejected only when feedparser itself finds neither a feed version nor a single entry, or
+    # when the document is cut short inside an entry (issue 17: refused, not read as healthy).
     for path in rejected:
+        if "truncated" in results[path].detail:
+            continue
         theirs = feedparser.parse(io.BytesIO((FEEDPARSER / path).read_bytes()))
         assert not theirs.get("version") and not theirs.entries, path
 

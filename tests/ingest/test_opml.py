@@ -267,6 +267,16 @@ def test_unsafe_html_url_is_dropped_but_source_kept() -> None:
     assert [p.reason.split(":")[0] for p in result.problems] == ["site address dropped"]
 
 
+def test_site_address_credentials_are_never_stored() -> None:
+    """A home-page link comes in by OPML as by the feed itself: without its credentials."""
+    data = doc(
+        '<outline text="A" xmlUrl="https://a.example/rss" htmlUrl="https://u:secret@a.example/"/>'
+    )
+    (source,) = read_opml(data).sources
+    assert source.html_url == "https://a.example/"
+    assert "secret" not in repr(source)
+
+
 def test_include_outlines_are_reported_not_followed() -> None:
     data = doc(
         '<outline type="include" text="Blogroll" url="https://x.example/list.opml"/>'
@@ -665,3 +675,17 @@ def test_round_trip_keeps_order_when_categories_are_contiguous() -> None:
 
 def test_round_trip_of_default_list(default_sources: list[OPMLSource]) -> None:
     assert parse_opml(export_opml(default_sources)) == default_sources
+
+
+def test_outline_titles_and_categories_are_stored_within_the_caps() -> None:
+    """A 10,000-character title or category path from a file is cut, never stored whole."""
+    long_title = "T" * 10_000
+    deep = "".join(f'<outline text="{"c" * 150}{n}">' for n in range(8))
+    data = doc(
+        deep + f'<outline text="{long_title}" xmlUrl="https://a.example/rss"/>' + "</outline>" * 8
+    )
+    (source,) = read_opml(data).sources
+    assert source.title is not None and len(source.title) == 500 and source.title.endswith("…")
+    assert 0 < len(source.category) < 8  # deeper levels dropped once the path is full
+    assert all(len(level) <= 100 for level in source.category)
+    assert len("/".join(source.category)) <= 500

@@ -271,7 +271,7 @@ def test_json_feed_wrong_types_never_crash() -> None:
     feed = parse(json.dumps(doc))
     assert feed.title is None and feed.link is None
     bad, pi, jane, nul = feed.entries
-    assert bad == ParsedEntry(guid="2")
+    assert bad == ParsedEntry(guid="2", published_raw="not a date")  # kept: refused
     assert (pi.guid, pi.title, pi.author) == ("3.1415", "float id", None)
     assert (jane.guid, jane.author) == (None, "Jane")
     assert nul.title == "\x00nul\x01"  # passed through; the cleaner strips control characters
@@ -323,10 +323,10 @@ def test_missing_guid_is_none_and_link_rules() -> None:
 
 def test_one_bad_entry_never_loses_the_rest(monkeypatch: pytest.MonkeyPatch) -> None:
     # Every field is parsed defensively, so simulate a bug that blows up on one entry.
-    real_date, real_struct = parse_mod.clamped_date, parse_mod.clamped_struct
+    real_date, real_struct = parse_mod.read_date, parse_mod.clamped_struct
 
-    def exploding_date(value: str | None, now: datetime) -> datetime | None:
-        if value and "BOOM" in value:
+    def exploding_date(value: str | None, now: datetime) -> tuple[datetime | None, bool]:
+        if value and ("BOOM" in value or "2011" in value):  # 2011: the fallback reads text too
             raise RuntimeError("simulated bug")
         return real_date(value, now)
 
@@ -335,7 +335,7 @@ def test_one_bad_entry_never_loses_the_rest(monkeypatch: pytest.MonkeyPatch) -> 
             raise RuntimeError("bad struct")
         return real_struct(st, now)
 
-    monkeypatch.setattr(parse_mod, "clamped_date", exploding_date)
+    monkeypatch.setattr(parse_mod, "read_date", exploding_date)
     monkeypatch.setattr(parse_mod, "clamped_struct", exploding_struct)
     dates = ["Mon, 01 Jan 2024 00:00:00 GMT", "BOOM", "2024-01-03"]
     items = "".join(
@@ -352,7 +352,7 @@ def test_one_bad_entry_never_loses_the_rest(monkeypatch: pytest.MonkeyPatch) -> 
     feed = parse(rss(items))
     assert [e.title for e in feed.entries] == ["2010\xa0x", "2012\xa0x"]
     assert feed.entries[0].published == datetime(2010, 1, 1, tzinfo=UTC)
-    assert any("bad struct" in w for w in feed.warnings)
+    assert any("simulated bug" in w for w in feed.warnings)
 
 
 def test_ten_thousand_character_title_and_huge_summary() -> None:
@@ -389,10 +389,11 @@ def test_summary_identical_to_content_is_not_repeated() -> None:
     [
         ("AT&amp;T", "AT&T", False),
         ("a &lt; b", "a < b", False),
-        ("&lt;b&gt;bold&lt;/b&gt;", "<b>bold</b>", True),
-        ("AT&amp;amp;T", "AT&amp;T", True),  # escaped twice: the feed meant HTML
-        ("Example <b>Atom</b>", "Example <b>Atom</b>", True),  # inline markup
-        ("<![CDATA[<i>x</i>]]>", "<i>x</i>", True),
+        # issue 17: RSS text is plain text, decoded once (by XML); escaped markup is text
+        ("&lt;b&gt;bold&lt;/b&gt;", "<b>bold</b>", False),
+        ("AT&amp;amp;T", "AT&amp;T", False),
+        ("Example <b>Atom</b>", "Example <b>Atom</b>", True),  # inline markup (elements)
+        ("<![CDATA[<i>x</i>]]>", "<i>x</i>", False),
     ],
 )
 def test_rss_title_html_detection(raw: str, title: str, is_html: bool) -> None:
@@ -473,15 +474,16 @@ def test_dates_parse_to_aware_utc(value: str, expected: datetime) -> None:
 @pytest.mark.parametrize(
     "value,expected",
     [
-        ("0000-01-01T00:00:00Z", EPOCH),
-        ("Mon, 01 Jan 0000 00:00:00 GMT", EPOCH),
+        # issue 17: nonsense (year 0, negative years, before 1970) is missing, not 1970
+        ("0000-01-01T00:00:00Z", None),
+        ("Mon, 01 Jan 0000 00:00:00 GMT", None),
         ("9999-12-31T23:59:59Z", NOW),
         ("9999-12-31T23:59:59-12:00", NOW),  # would overflow datetime when converted to UTC
         ("Fri, 31 Dec 9999 23:59:59 -1200", NOW),
         ("2999-01-01T00:00:00Z", NOW),
-        ("1969-12-31T23:59:59Z", EPOCH),
-        ("1900-01-01", EPOCH),
-        ("-0001-01-01T00:00:00Z", EPOCH),
+        ("1969-12-31T23:59:59Z", None),
+        ("1900-01-01", None),
+        ("-0001-01-01T00:00:00Z", None),
         ("not a date", None),
         ("", None),
         ("   ", None),
@@ -499,7 +501,7 @@ def test_absurd_dates_are_clamped_or_none(value: str, expected: datetime | None)
 def test_absurd_dates_in_a_feed() -> None:
     items = "".join(f"<item><title>{d}</title><pubDate>{d}</pubDate></item>"
                     for d in ("0000-01-01", "9999-12-31T00:00:00Z", "-5", "garbage", "-2000-01-01"))  # fmt: skip
-    assert [e.published for e in parse(rss(items)).entries] == [EPOCH, NOW, None, None, EPOCH]
+    assert [e.published for e in parse(rss(items)).entries] == [None, NOW, None, None, None]
 
 
 def test_now_defaults_to_current_time() -> None:

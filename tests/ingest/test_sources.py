@@ -340,6 +340,19 @@ def test_cli_set(env: dict[str, str], feed_server: FeedServer) -> None:
     assert huge.returncode == 2 and "not a source id" in huge.stderr
 
 
+def test_the_cli_refuses_a_title_beyond_the_cap_on_add(
+    env: dict[str, str], feed_server: FeedServer
+) -> None:
+    """The domain checks a given title, whichever door it comes by (the API's schema did
+    already; `curation sources add --title` stored 10,000 characters)."""
+    run(["db", "upgrade"], env)
+    url = feed_server.add("/feed", body=rss("Feed", ENTRIES))
+    long = run(["sources", "add", url, "--no-check", "--title", "x" * 10_000], env, check=False)
+    assert long.returncode != 0 and "title must be at most 500 characters" in long.stderr
+    listed = run(["sources", "list"], env).stdout
+    assert "0 sources" in listed
+
+
 # ---- 4. credentials in URLs are used but never shown --------------------------------------------
 
 

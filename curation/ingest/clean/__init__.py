@@ -12,6 +12,8 @@ hostile) and "what we store" (:class:`~curation.ingest.records.CleanItem`). Its 
 - :mod:`.urls` — :func:`canonical_url`, safe absolute URLs and :data:`TRACKING_PARAMS`.
 - :mod:`.entry` — :func:`clean_entry` (all of the above applied to one entry) and
   :func:`fallback_guid`.
+- :mod:`.limits` — the size cap of every stored text field, and :func:`cut_html`.
+- :mod:`.source` — a feed's own title and home-page link as stored on its source.
 
 Everything here is pure: no I/O, no clock, no randomness. The control-character rule is
 :mod:`curation.textrules`'s.
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 from curation.ingest.clean.entry import FALLBACK_GUID_PREFIX, UNTITLED, clean_entry, fallback_guid
 from curation.ingest.clean.sanitize import ALLOWED_ATTRIBUTES, ALLOWED_TAGS, sanitize_html
+from curation.ingest.clean.source import source_link, source_title
 from curation.ingest.clean.text import clean_text, html_to_text, sanitised_to_text
 from curation.ingest.clean.urls import TRACKING_PARAMS, canonical_url
 
@@ -37,4 +40,6 @@ __all__ = [
     "html_to_text",
     "sanitised_to_text",
     "sanitize_html",
+    "source_link",
+    "source_title",
 ]

@@ -4,7 +4,8 @@
   (tracking parameters in :data:`TRACKING_PARAMS` dropped).
 - :func:`safe_url` — an absolute URL with an allowed scheme, relative ones resolved against a
   base, or None; the sanitiser's attribute filter uses it for ``href`` and ``src``.
-- :func:`http_url` — an entry's link as an absolute http(s) URL, or None.
+- :func:`http_url` — an entry's link as an absolute http(s) URL without credentials, or None;
+  :func:`site_url` — the same rule for a feed's home-page link.
 
 Most feed links are already canonical absolute http(s) URLs: a single regular expression
 (:data:`_SIMPLE_URL_RE`) lets them skip ``urlsplit`` and the escape passes; everything else
@@ -15,11 +16,12 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from urllib.parse import unquote, urljoin, urlsplit
+from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
 
+from curation.ingest.clean.limits import MAX_URL_CHARS
 from curation.textrules import strip_controls as _strip_controls
 
-__all__ = ["HTTP_SCHEMES", "TRACKING_PARAMS", "canonical_url", "http_url", "safe_url"]
+__all__ = ["HTTP_SCHEMES", "TRACKING_PARAMS", "canonical_url", "http_url", "safe_url", "site_url"]
 
 HTTP_SCHEMES = frozenset({"http", "https"})
 
@@ -94,10 +96,36 @@ def _safe_url_general(value: str, base_url: str | None, schemes: frozenset[str])
 
 
 def http_url(link: str | None, base_url: str | None) -> str | None:
-    """``link`` resolved against ``base_url`` when it is (or becomes) an http(s) URL, else None."""
+    """``link`` resolved against ``base_url`` when it is (or becomes) an absolute http(s) URL
+    with a host, else None. Credentials (``user:pass@``) are removed: a URL from a feed is shown
+    to every curator and written to logs. Longer than :data:`~.limits.MAX_URL_CHARS`: None (a
+    cut URL would lead elsewhere)."""
     if not link:
         return None
-    return safe_url(_strip_controls(link), base_url, HTTP_SCHEMES)
+    url = safe_url(_strip_controls(link), base_url, HTTP_SCHEMES)
+    if url is not None and "@" in url and not _SIMPLE_URL_RE.fullmatch(url):
+        url = _without_userinfo(url)
+    if url is None or len(url) > MAX_URL_CHARS:
+        return None
+    return url
+
+
+def site_url(link: str | None, base_url: str | None) -> str | None:
+    """A feed's home-page link as we store it on its source: :func:`http_url` (absolute http or
+    https only, credentials removed, at most 8,192 characters), or None for anything else
+    (``javascript:``, ``data:``, relative junk with no base, a host-less URL)."""
+    return http_url(link, base_url)
+
+
+def _without_userinfo(url: str) -> str | None:
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    hostport = parts.netloc.rpartition("@")[2]
+    if not hostport:
+        return None
+    return urlunsplit(parts._replace(netloc=hostport))
 
 
 # --------------------------------------------------------------------------------------------

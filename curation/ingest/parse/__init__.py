@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 from curation.ingest.parse.dates import parse_date
+from curation.ingest.parse.fallback import FALLBACK_NOTE
 from curation.ingest.parse.feed import parse_feed
 
-__all__ = ["parse_date", "parse_feed"]
+__all__ = ["FALLBACK_NOTE", "parse_date", "parse_feed"]

@@ -5,8 +5,9 @@
 - markup text: :func:`html_to_plain` (rough text of a short HTML string such as a feed title)
   and :data:`HTML_TYPES` (the content types whose values are HTML);
 - encoding detection: :func:`charset_override` (the encoding lxml must use instead of the
-  document's own) and :func:`decode_body` (bytes → text for the fallback), both from the BOM,
-  the XML declaration and the HTTP ``charset``.
+  document's own) and :func:`decode_body` (bytes → text for the fallback, with a warning when
+  the encoding had to be guessed), both from the BOM, the XML declaration and the HTTP
+  ``charset``, then strict UTF-8.
 
 Used by :mod:`.fast` and :mod:`.fallback`; imports neither.
 """
@@ -193,10 +194,34 @@ def charset_override(body: bytes, content_type: str | None) -> str | None:
     return None
 
 
-def decode_body(body: bytes, content_type: str | None) -> str:
-    for codec in _candidates(body, content_type):
+def decode_body(body: bytes, content_type: str | None) -> tuple[str, str | None]:
+    """``body`` as text, and a warning when its encoding had to be guessed.
+
+    The order: a byte-order mark; the XML declaration's encoding and the HTTP ``charset`` (valid
+    UTF-8 is read as UTF-8 when the declaration says UTF-8 or nothing); then UTF-8, strictly.
+    When none of these decodes the bytes, the fallback is documented and warned about:
+
+    - bytes that are *mostly* UTF-8 (more valid multi-byte characters than invalid bytes: a
+      UTF-8 document with a few stray bytes) stay UTF-8, each invalid byte becoming U+FFFD;
+    - anything else is read as windows-1252 (which decodes every byte), the usual encoding of
+      legacy feeds that declare none.
+    """
+    wide = _sniff_wide(body)
+    if wide:
         try:
-            return body.decode(codec)
+            return body.decode(wide), None
+        except UnicodeDecodeError:
+            return body.decode(wide, "replace"), f"not valid {wide}: invalid bytes replaced"
+    for codec in _candidates(body, content_type)[:-1]:  # the last one is the windows-1252 guess
+        try:
+            text = body.decode(codec)
         except (UnicodeDecodeError, LookupError):
             continue
-    return body.decode("utf-8", "replace")
+        return text, None
+    lenient = body.decode("utf-8", "replace")
+    bad = lenient.count("\ufffd") - body.count(b"\xef\xbf\xbd")
+    good = sum(1 for ch in lenient if ch > "\x7f" and ch != "\ufffd")
+    if good > bad:
+        return lenient, f"not valid UTF-8 in {bad} place(s) (replaced), and no other encoding fits"
+    text = body.decode("windows-1252", "replace")
+    return text, "not valid in the declared encoding or UTF-8: read as windows-1252"

@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import io
 import re
+import xml.sax
 from collections.abc import Callable
 from datetime import datetime
-from html import escape
+from html import escape, unescape
 from typing import Any
 
 import feedparser
@@ -27,9 +28,13 @@ from curation.errors import ParseError
 from curation.ingest.parse.common import HTML_TYPES, decode_body, html_to_plain
 from curation.ingest.records import ParsedEntry, ParsedFeed
 
-__all__ = ["StructDate", "feedparser_fallback", "neutralise_dtd"]
+__all__ = ["FALLBACK_NOTE", "DateParser", "StructDate", "feedparser_fallback", "neutralise_dtd"]
 
 StructDate = Callable[[Any], datetime | None]
+#: a date's text → (datetime or None, the raw text when clamped or refused), as in :mod:`.fast`
+DateParser = Callable[[str | None], tuple[datetime | None, str | None]]
+#: the start of the warning every document read by feedparser carries
+FALLBACK_NOTE = "fallback parser used:"
 
 _TEXT_DECL_ENC = re.compile(r"""^(\s*<\?xml[^>]{0,200}?encoding\s*=\s*)(["'])[^"']*\2""")
 _FIRST_TAG = re.compile(rb"<([A-Za-z][\w:.\-]*)")
@@ -111,14 +116,26 @@ def _looks_like_html(body: bytes) -> bool:
 
 
 def feedparser_fallback(
-    body: bytes, *, url: str, content_type: str | None, reason: str, from_struct: StructDate
+    body: bytes,
+    *,
+    url: str,
+    content_type: str | None,
+    reason: str,
+    from_struct: StructDate,
+    date: DateParser,
 ) -> ParsedFeed:
     """Parse ``body`` with feedparser. ``reason`` (why the fast path declined) becomes the first
-    warning; ``from_struct`` turns a feedparser time tuple into a clamped UTC datetime, or None.
-    Raises :class:`ParseError` for an HTML page or a document that is not a feed at all."""
+    warning; ``date`` reads a date's text by our rules (:mod:`.dates`), and ``from_struct``
+    turns a feedparser time tuple into a clamped UTC datetime when feedparser kept no text.
+    Raises :class:`ParseError` for an HTML page or a document that is not a feed at all.
+
+    Plain-text fields agree with the fast path: RSS titles are text decoded once (feedparser
+    calls ``&lt;b&gt;`` HTML; we keep it as the text ``<b>``), and when feedparser's loose
+    parser had to take over, the author and id it leaves entity-escaped are decoded once."""
     if _looks_like_html(body):
         raise ParseError("an HTML page, not a feed", resource_id=url)
-    text = neutralise_dtd(decode_body(body, content_type))
+    decoded, encoding_warning = decode_body(body, content_type)
+    text = neutralise_dtd(decoded)
     text = _TEXT_DECL_ENC.sub(r'\1"utf-8"', text, count=1)
     data = text.encode("utf-8", "replace")
     headers = {"content-type": "application/xml; charset=utf-8", "content-location": url}
@@ -133,14 +150,18 @@ def feedparser_fallback(
         raise ParseError(f"unreadable document: {type(exc).__name__}", resource_id=url) from exc
     if not version and not raw_entries:
         raise ParseError(f"not a feed: {reason}", resource_id=url)
-    entries, warnings = [], [f"fallback parser used: {reason}"[:300]]
+    entries, warnings = [], [f"{FALLBACK_NOTE} {reason}"[:300]]
+    if encoding_warning:
+        warnings.append(encoding_warning)
+    plain_titles = not version.startswith("atom")  # RSS and unknown: text, decoded once
+    loose = isinstance(result.get("bozo_exception"), xml.sax.SAXException)
     for i, e in enumerate(raw_entries):
         try:
-            entries.append(_from_feedparser_entry(e, from_struct))
+            entries.append(_from_feedparser_entry(e, from_struct, date, plain_titles, loose))
         except Exception as exc:  # one bad entry never loses the rest
             warnings.append(f"entry {i} skipped: {type(exc).__name__}: {exc}"[:300])
     title = feed.get("title") or None
-    if title and (feed.get("title_detail") or {}).get("type") in HTML_TYPES:
+    if title and not plain_titles and (feed.get("title_detail") or {}).get("type") in HTML_TYPES:
         title = html_to_plain(title)
     link = feed.get("link") or None
     return ParsedFeed(version or "unknown", title, link, tuple(entries), tuple(warnings))
@@ -153,10 +174,31 @@ def _fp_html(value: Any, detail: Any) -> str | None:
     return value if kind in HTML_TYPES or "xml" in kind else escape(value, quote=False)
 
 
-def _from_feedparser_entry(e: Any, from_struct: StructDate) -> ParsedEntry:
+def _date(
+    e: Any, key: str, struct_key: str, date: DateParser, from_struct: StructDate
+) -> tuple[datetime | None, str | None]:
+    raw = dict.get(e, key)
+    if isinstance(raw, str) and raw.strip():
+        return date(raw)
+    return from_struct(dict.get(e, struct_key)), None
+
+
+def _plain(value: Any, loose: bool) -> str | None:
+    if not isinstance(value, str) or not value:
+        return None
+    return unescape(value) if loose and "&" in value else value
+
+
+def _from_feedparser_entry(
+    e: Any, from_struct: StructDate, date: DateParser, plain_titles: bool, loose: bool
+) -> ParsedEntry:
     title = e.get("title")
     title = title.strip() or None if isinstance(title, str) else None
-    title_is_html = (e.get("title_detail") or {}).get("type") in HTML_TYPES and title is not None
+    title_is_html = (
+        not plain_titles
+        and (e.get("title_detail") or {}).get("type") in HTML_TYPES
+        and title is not None
+    )
     content = None
     for c in e.get("content") or ():
         if content := _fp_html(c.get("value"), c):
@@ -167,15 +209,20 @@ def _from_feedparser_entry(e: Any, from_struct: StructDate) -> ParsedEntry:
     link = e.get("link") or None
     if link and e.get("guidislink") and not link.startswith(("http://", "https://")):
         link = None
-    published = dict.get(e, "published_parsed") or dict.get(e, "created_parsed")
+    published, published_raw = _date(e, "published", "published_parsed", date, from_struct)
+    if published is None and published_raw is None:
+        published, published_raw = _date(e, "created", "created_parsed", date, from_struct)
+    updated, updated_raw = _date(e, "updated", "updated_parsed", date, from_struct)
     return ParsedEntry(
-        guid=e.get("id") or None,
+        guid=_plain(e.get("id"), loose),
         title=title,
         title_is_html=title_is_html,
         link=link,
         summary=summary,
         content=content,
-        author=e.get("author") or None,
-        published=from_struct(published),
-        updated=from_struct(dict.get(e, "updated_parsed")),
+        author=_plain(e.get("author"), loose),
+        published=published,
+        updated=updated,
+        published_raw=published_raw,
+        updated_raw=updated_raw,
     )

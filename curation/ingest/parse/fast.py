@@ -5,6 +5,12 @@ Called by :func:`curation.ingest.parse.feed.parse_feed`, which passes its date p
 the document should go to the feedparser fallback (:mod:`curation.ingest.parse.fallback`): entities
 declared or used, or an unknown root element; ill-formed XML raises ``XMLSyntaxError``.
 
+Text. RSS titles (item and channel) are plain text, decoded once by XML: ``&lt;b&gt;`` is the
+text "<b>", never markup; only elements inside a title make it HTML. Namespace URIs are matched
+case-insensitively (``…/DTDs/Podcast-1.0.dtd``), and Atom elements inside RSS items
+(``atom:link rel="alternate"``, ``atom:author``, ``atom:content``, ``atom:summary``, dates) are
+read when the RSS element is absent, as feedparser reads them.
+
 Safety. lxml runs with ``resolve_entities=False, no_network=True, load_dtd=False,
 huge_tree=False`` and a resolver that refuses every external DTD or entity, so nothing is
 expanded or read; documents that declare or use entities take the fallback.
@@ -14,7 +20,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import re
 import threading
 from collections.abc import Callable
 from datetime import datetime
@@ -34,7 +39,9 @@ from curation.ingest.records import ParsedEntry, ParsedFeed
 
 __all__ = ["DateParser", "fast_path"]
 
-DateParser = Callable[[str | None], datetime | None]
+#: a date's text → (aware UTC datetime or None, the raw text when the value is not the feed's
+#: own: clamped or refused; see :mod:`.dates`)
+DateParser = Callable[[str | None], tuple[datetime | None, str | None]]
 
 ATOM10 = "http://www.w3.org/2005/Atom"
 ATOM03 = "http://purl.org/atom/ns#"
@@ -45,6 +52,7 @@ DC = "http://purl.org/dc/elements/1.1/"
 DCTERMS = "http://purl.org/dc/terms/"
 CONTENT = "http://purl.org/rss/1.0/modules/content/"
 XHTML = "http://www.w3.org/1999/xhtml"
+ITUNES = "http://www.itunes.com/dtds/podcast-1.0.dtd"
 XML_BASE = "{http://www.w3.org/XML/1998/namespace}base"
 RDF_ABOUT = f"{{{RDF}}}about"
 _RSS_NAMESPACES = (
@@ -67,13 +75,30 @@ _RSS_ITEM.update(
         (DCTERMS, "dcterms", "issued modified"),
         (CONTENT, "content", "encoded"),
         (XHTML, "xhtml", "body"),
-        (ATOM10, "atom", "link published updated"),
-        ("http://www.itunes.com/dtds/podcast-1.0.dtd", "itunes", "author summary"),
-        ("http://www.itunes.com/DTDs/Podcast-1.0.dtd", "itunes", "author summary"),
+        (ATOM10, "atom", "link published updated author content summary"),
+        (ITUNES, "itunes", "author summary"),
         ("http://search.yahoo.com/mrss/", "media", "title"),
     )
     for name in names.split()
 )
+# Namespace URIs compare case-insensitively, as feedparser compares them (podcasts write the
+# iTunes one as ``…/DTDs/Podcast-1.0.dtd`` and in other spellings): the folded table is looked
+# up only when the exact tag is not known.
+_RSS_ITEM_FOLDED = {
+    "{" + tag[1:].partition("}")[0].lower() + "}" + tag.partition("}")[2]: key
+    for tag, key in _RSS_ITEM.items()
+    if tag[0] == "{"
+}
+
+
+def _rss_key(tag: Any) -> str | None:
+    key = _RSS_ITEM.get(tag)
+    if key is None and isinstance(tag, str) and tag[:1] == "{":
+        ns, _, local = tag[1:].partition("}")
+        key = _RSS_ITEM_FOLDED.get("{" + ns.lower() + "}" + local)
+    return key
+
+
 _ATOM_NAMES = (
     "title link id summary content author source published issued created updated modified"
 )
@@ -83,11 +108,6 @@ _VOID = frozenset(
     + ["track", "wbr"]
 )
 _ALTERNATE = ("alternate", "http://www.iana.org/assignments/relation/alternate")
-
-_HTMLISH = re.compile(
-    r"<[A-Za-z/!]|&(?:[A-Za-z][A-Za-z0-9]{1,31}|#[0-9]{1,7}|#[xX][0-9A-Fa-f]{1,6});"
-)
-
 
 # --------------------------------------------------------------------------- element helpers
 
@@ -232,14 +252,14 @@ def _rss(root: Any, version: str, base: str | None, date: DateParser) -> ParsedF
     if channel is not None:
         base = _base(channel, base)
         for child in channel:
-            key = _RSS_ITEM.get(child.tag)
+            key = _rss_key(child.tag)
             if key is not None and key not in f:
                 f[key] = child
             elif _local(child.tag) == "item":
                 items.append(child)
-    title = _text(f.get("title", f.get("dc:title")))
-    if title and _HTMLISH.search(title):
-        title = html_to_plain(title)
+    el = f.get("title", f.get("dc:title"))
+    # RSS text is plain text, decoded once (by XML): ``&lt;b&gt;`` is the text "<b>"
+    title = html_to_plain(_inner_html(el)) if el is not None and len(el) else _text(el)
     el = f.get("link")
     link = resolve(_base(el, base), _text(el)) if el is not None else None
     entries, warnings = [], []
@@ -255,22 +275,21 @@ def _rss_item(item: Any, base: str | None, date: DateParser) -> ParsedEntry:
     base = _base(item, base)
     f: dict[str, Any] = {}
     for child in item:
-        key = _RSS_ITEM.get(child.tag)
+        key = _rss_key(child.tag)
         if key is None or key in f:
             continue
-        if key == "atom:link" and (child.get("rel") or "alternate") not in _ALTERNATE:
+        if key == "atom:link" and (child.get("rel") or "alternate").strip() not in _ALTERNATE:
             continue
         f[key] = child
     title, title_is_html = None, False
     el = f.get("title", f.get("dc:title", f.get("media:title")))
     if el is not None:
-        if len(el):
+        if len(el):  # inline markup (elements inside the title): HTML
             title, title_is_html = _inner_html(el).strip() or None, True
-        elif el.text:
+            if title:
+                title = resolve_html(title, _base(el, base))
+        elif el.text:  # text: plain, decoded once (``&lt;script&gt;`` is the text "<script>")
             title = el.text.strip() or None
-            title_is_html = title is not None and _HTMLISH.search(title) is not None
-        if title_is_html and title:
-            title = resolve_html(title, _base(el, base))
     el = f.get("link")
     link = resolve(_base(el, base), _text(el)) if el is not None else None
     el = f.get("guid")
@@ -284,7 +303,16 @@ def _rss_item(item: Any, base: str | None, date: DateParser) -> ParsedEntry:
     if not link and (el := f.get("atom:link")) is not None:
         link = resolve(_base(el, base), (el.get("href") or "").strip())
     summary = _rss_html(f, base, "description", "dc:description", "itunes:summary")
+    if summary is None and (el := f.get("atom:summary")) is not None:
+        summary = _atom_html(el, base, False)
     content = _rss_html(f, base, "content:encoded", "xhtml:body", "body", "fullitem")
+    if content is None and (el := f.get("atom:content")) is not None:
+        content = _atom_html(el, base, False)
+    author = _first_text(f, "dc:creator", "author", "dc:author", "itunes:author")
+    if author is None and (el := f.get("atom:author")) is not None:
+        author = _text(el.find(f"{{{ATOM10}}}name"))
+    published, published_raw = _first_date(f, date, "pubDate", "dcterms:issued", "atom:published")
+    updated, updated_raw = _first_date(f, date, "dc:date", "dcterms:modified", "atom:updated")
     return ParsedEntry(
         guid=guid,
         title=title,
@@ -292,9 +320,11 @@ def _rss_item(item: Any, base: str | None, date: DateParser) -> ParsedEntry:
         link=link,
         summary=None if summary == content else summary,
         content=content,
-        author=_first_text(f, "dc:creator", "author", "dc:author", "itunes:author"),
-        published=_first_date(f, date, "pubDate", "dcterms:issued", "atom:published"),
-        updated=_first_date(f, date, "dc:date", "dcterms:modified", "atom:updated"),
+        author=author,
+        published=published,
+        updated=updated,
+        published_raw=published_raw,
+        updated_raw=updated_raw,
     )
 
 
@@ -317,12 +347,20 @@ def _first_text(f: dict[str, Any], *keys: str) -> str | None:
     return None
 
 
-def _first_date(f: dict[str, Any], date: DateParser, *keys: str) -> datetime | None:
+def _first_date(
+    f: dict[str, Any], date: DateParser, *keys: str
+) -> tuple[datetime | None, str | None]:
+    """The first readable date among ``keys``, with its raw text when clamped; else the raw
+    text of the first one present (refused as nonsense)."""
+    refused = None
     for key in keys:
         el = f.get(key)
-        if el is not None and (dt := date(el.text)) is not None:
-            return dt
-    return None
+        if el is not None and el.text and el.text.strip():
+            dt, raw = date(el.text)
+            if dt is not None:
+                return dt, raw
+            refused = refused or raw
+    return None, refused
 
 
 def _atom(root: Any, base: str | None, date: DateParser) -> ParsedFeed:
@@ -384,6 +422,8 @@ def _atom_entry(
     if el is None and (source := f.get("source")) is not None:
         el = source.find(f"{{{ns}}}author")
     author = _text(el.find(f"{{{ns}}}name")) if el is not None else None
+    published, published_raw = _first_date(f, date, "published", "issued", "created")
+    updated, updated_raw = _first_date(f, date, "updated", "modified")
     return ParsedEntry(
         guid=guid,
         title=title,
@@ -392,8 +432,10 @@ def _atom_entry(
         summary=None if summary == content else summary,
         content=content,
         author=author or feed_author,
-        published=_first_date(f, date, "published", "issued", "created"),
-        updated=_first_date(f, date, "updated", "modified"),
+        published=published,
+        updated=updated,
+        published_raw=published_raw,
+        updated_raw=updated_raw,
     )
 
 

@@ -2,7 +2,10 @@
 
 Called by :func:`.feed.parse_feed`, which passes its date parser in. Every field is
 type-checked: a value of the wrong type is skipped, an item that is not an object is skipped, and
-only a document that is not a JSON Feed at all raises :class:`~curation.errors.ParseError`.
+only a document that is not a JSON Feed at all raises :class:`~curation.errors.ParseError`: a
+JSON Feed is an object whose ``version`` is a ``https://jsonfeed.org/version/…`` URL and whose
+``items`` is a list; any other JSON is refused, and nothing of it is stored. Titles, summaries
+and author names are plain text (the spec says so): they are never read as HTML.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from curation.ingest.records import ParsedEntry, ParsedFeed
 
 __all__ = ["parse_json_feed"]
 
-DateParser = Callable[[str], datetime | None]
+DateParser = Callable[[str | None], tuple[datetime | None, str | None]]
 
 
 def parse_json_feed(body: bytes, *, url: str, date: DateParser) -> ParsedFeed:
@@ -34,14 +37,20 @@ def parse_json_feed(body: bytes, *, url: str, date: DateParser) -> ParsedFeed:
         raise ParseError("JSON document is not an object", resource_id=url)
     declared = _str(doc.get("version")) or ""
     items = doc.get("items")
-    if "jsonfeed.org/version/" not in declared and not isinstance(items, list):
-        raise ParseError("JSON document is not a JSON Feed", resource_id=url)
+    if "jsonfeed.org/version/" not in declared:
+        raise ParseError(
+            "JSON document is not a JSON Feed (no https://jsonfeed.org/version/ URL as its "
+            "version)",
+            resource_id=url,
+        )
+    if not isinstance(items, list):
+        raise ParseError("JSON Feed without an items list", resource_id=url)
     version = {"1": "json10", "1.1": "json11"}.get(declared.rpartition("/version/")[2], "json")
     home = _link(url or None, doc.get("home_page_url"))
     feed_author = _author(doc)
     entries: list[ParsedEntry] = []
     warnings: list[str] = []
-    for i, item in enumerate(items if isinstance(items, list) else ()):
+    for i, item in enumerate(items):
         if not isinstance(item, dict):
             warnings.append(f"item {i} skipped: not an object")
             continue
@@ -49,8 +58,6 @@ def parse_json_feed(body: bytes, *, url: str, date: DateParser) -> ParsedFeed:
             entries.append(_entry(item, url or None, feed_author, date))
         except Exception as exc:  # one bad entry never loses the rest
             warnings.append(f"item {i} skipped: {type(exc).__name__}: {exc}")
-    if not isinstance(items, list):
-        warnings.append("no items list")
     return ParsedFeed(version, _str(doc.get("title")), home, tuple(entries), tuple(warnings))
 
 
@@ -103,8 +110,8 @@ def _entry(
     if content is None and (text := _str(item.get("content_text"))):
         content = escape(text, quote=False)
     summary = _str(item.get("summary"))
-    published = _str(item.get("date_published"))
-    modified = _str(item.get("date_modified"))
+    published, published_raw = date(_str(item.get("date_published")))
+    updated, updated_raw = date(_str(item.get("date_modified")))
     return ParsedEntry(
         guid=guid,
         title=_str(item.get("title")),
@@ -113,6 +120,8 @@ def _entry(
         summary=escape(summary, quote=False) if summary else None,
         content=content,
         author=_author(item) or feed_author,
-        published=date(published) if published else None,
-        updated=date(modified) if modified else None,
+        published=published,
+        updated=updated,
+        published_raw=published_raw,
+        updated_raw=updated_raw,
     )
