@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 from app.schemas import ItemHead, SourceRefOut
 from curation.digest.service import Recommendation
 from curation.digest.view import DigestView, EntryView, ItemView
+from curation.storage.deliveries import DeliveryState
 
 
 class DigestItemOut(ItemHead):
@@ -56,11 +57,36 @@ class DigestOut(BaseModel):
     sections: list[SectionOut]
 
 
+class DeliveryOut(BaseModel):
+    """Where a digest's e-mail stands. `failed` is final: `error` says why (a permanent refusal
+    gives the mail server's own words)."""
+
+    status: Literal["pending", "sending", "sent", "empty", "failed", "skipped"]
+    attempts: int
+    error: str | None = Field(description="Why the last attempt failed, or why it was not sent")
+    next_attempt_at: datetime | None = Field(description="pending: not before this")
+    sent_at: datetime | None
+
+
 class DigestSummaryOut(BaseModel):
     date: str
     items: int
     window_start: datetime
     window_end: datetime
+    delivery: DeliveryOut | None = Field(
+        None, description="The e-mail of this digest (`null`: not known)"
+    )
+
+
+class DeliveryListed(DeliveryOut):
+    digest_id: int
+    person_id: int
+    date: str
+
+
+class DeliveryPage(BaseModel):
+    deliveries: list[DeliveryListed]
+    next_cursor: int | None = Field(description="Pass as `before` for older ones.")
 
 
 class DigestHistory(BaseModel):
@@ -110,3 +136,22 @@ def digest_out(view: DigestView) -> DigestOut:
 
 def recommendation_out(rec: Recommendation) -> RecommendationOut:
     return RecommendationOut(item=_item(rec.item), score=rec.score, why=rec.why)
+
+
+def delivery_out(state: DeliveryState) -> DeliveryOut:
+    return DeliveryOut(
+        status=state.status,  # type: ignore[arg-type]
+        attempts=state.attempts,
+        error=state.error,
+        next_attempt_at=state.next_attempt_at,
+        sent_at=state.sent_at,
+    )
+
+
+def delivery_listed(state: DeliveryState) -> DeliveryListed:
+    return DeliveryListed(
+        digest_id=state.digest_id,
+        person_id=state.person_id,
+        date=state.day,
+        **delivery_out(state).model_dump(),
+    )

@@ -1,4 +1,12 @@
-"""Pure ASGI middlewares: request-body limits and request metrics.
+"""Pure ASGI middlewares: request ids, the per-address rate limit, body limits, metrics.
+
+:class:`RequestId` gives every request an id: the client's ``X-Request-ID`` when it is sane
+(1-128 characters of ``A-Z a-z 0-9 . _ : + / = -``), else a new one. It is sent back on every
+response, put in every problem document and on every log line of the request
+(:func:`curation.logs.set_request_id`).
+
+:class:`AddressRateLimit` applies ``CURATION_RATE_LIMIT_PER_ADDRESS`` (:mod:`app.ratelimits`)
+before anything else is done for the request.
 
 :class:`BodyLimit` refuses a body over its limit with 413 before the app sees it: at once when
 ``Content-Length`` says so, and while streaming when a body without one (chunked) grows past the
@@ -11,13 +19,73 @@ so ids do not explode the label set) and status, and times it.
 from __future__ import annotations
 
 import contextlib
+import re
 import time
+import uuid
 from collections.abc import Mapping
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.problems import send_problem
+from app.ratelimits import EXEMPT_PATHS, RateLimits, client_address
+from curation.errors import RateLimited
+from curation.logs import set_request_id
 from curation.metrics import ServiceMetrics
+
+REQUEST_ID_HEADER = b"x-request-id"
+_SANE_ID = re.compile(rb"[A-Za-z0-9._:+/=-]{1,128}")
+
+
+def request_id_of(scope: Scope) -> str:
+    """The client's ``X-Request-ID`` if it is sane, else a new random id."""
+    for name, value in scope.get("headers", ()):
+        if name == REQUEST_ID_HEADER:
+            if _SANE_ID.fullmatch(value):
+                return value.decode("ascii")
+            break
+    return uuid.uuid4().hex
+
+
+class RequestId:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = request_id_of(scope)
+        scope.setdefault("state", {})["request_id"] = request_id
+        # not reset afterwards: each request runs in a context of its own, and the 500 handler
+        # (outside every middleware) still needs it
+        set_request_id(request_id)
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = [
+                    (k, v) for k, v in message.get("headers", ()) if k.lower() != REQUEST_ID_HEADER
+                ]
+                headers.append((REQUEST_ID_HEADER, request_id.encode("ascii")))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with_id)
+
+
+class AddressRateLimit:
+    def __init__(self, app: ASGIApp, *, limits: RateLimits) -> None:
+        self.app = app
+        self.limits = limits
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] not in EXEMPT_PATHS:
+            try:
+                self.limits.address(client_address(scope))
+            except RateLimited as exc:
+                retry = str(exc.retry_after)
+                await send_problem(send, 429, exc.detail, headers={"Retry-After": retry})
+                return
+        await self.app(scope, receive, send)
 
 
 class _TooLarge(Exception):

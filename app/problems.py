@@ -7,6 +7,9 @@
 - anything unexpected: a 500 that says nothing about internals (the traceback is logged).
 
 The ASGI middlewares answer through :func:`send_problem`, so even a refused body looks the same.
+Every problem carries the request's id (``request_id``, also sent as ``X-Request-ID``), so a
+500 can be found in the logs. A 503 (database busy, schema not current) and a 429 (rate limit)
+say when to try again in ``Retry-After``.
 """
 
 from __future__ import annotations
@@ -33,8 +36,13 @@ from curation.errors import (
     NotFound,
     OPMLError,
     ParseError,
+    RateLimited,
+    SchemaNotCurrent,
+    StoreBusy,
     Unauthenticated,
+    Unavailable,
 )
+from curation.logs import current_request_id
 from curation.mail.errors import DeliveryFailed, ExpiredLink, InvalidLink
 
 PROBLEM = "application/problem+json"
@@ -56,6 +64,10 @@ STATUS: dict[type[CurationError], tuple[int, str]] = {
     AddressRefused: (422, "Address refused"),
     ParseError: (422, "Not a feed"),
     DeliveryFailed: (502, "Delivery failed"),
+    RateLimited: (429, "Too many requests"),
+    Unavailable: (503, "Service unavailable"),
+    StoreBusy: (503, "Database busy"),
+    SchemaNotCurrent: (503, "Database schema not current"),
 }
 #: extra headers per status
 _HEADERS = {401: {"WWW-Authenticate": "Bearer"}}
@@ -70,8 +82,36 @@ def status_of(exc: CurationError) -> tuple[int, str]:
     return STATUS[CurationError]
 
 
+def headers_of(exc: CurationError, status: int) -> dict[str, str] | None:
+    """Extra headers for a domain error: ``WWW-Authenticate`` on 401, ``Retry-After`` when the
+    error says when to try again."""
+    headers = dict(_HEADERS.get(status, {}))
+    retry_after = getattr(exc, "retry_after", None)
+    if retry_after is not None:
+        headers["Retry-After"] = str(retry_after)
+    return headers or None
+
+
 def _body(status: int, title: str, detail: str, **extra: object) -> dict[str, object]:
-    return {"type": "about:blank", "title": title, "status": status, "detail": detail, **extra}
+    body: dict[str, object] = {
+        "type": "about:blank",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        **extra,
+    }
+    request_id = current_request_id()
+    if request_id is not None:
+        body["request_id"] = request_id
+    return body
+
+
+def _with_request_id(headers: dict[str, str] | None) -> dict[str, str] | None:
+    """The 500 handler answers outside the middlewares: it sends the id itself."""
+    request_id = current_request_id()
+    if request_id is None:
+        return headers
+    return {**(headers or {}), "X-Request-ID": request_id}
 
 
 def problem(
@@ -85,24 +125,22 @@ def problem(
         _body(status, title, detail, **extra),
         status_code=status,
         media_type=PROBLEM,
-        headers=headers,
+        headers=_with_request_id(headers),
     )
 
 
-async def send_problem(send: Send, status: int, detail: str) -> None:
+async def send_problem(
+    send: Send, status: int, detail: str, *, headers: dict[str, str] | None = None
+) -> None:
     """Answer a raw ASGI request with a problem document (for middlewares)."""
     body = json.dumps(_body(status, _phrase(status), detail)).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", PROBLEM.encode()),
-                (b"content-length", str(len(body)).encode()),
-                (b"connection", b"close"),
-            ],
-        }
-    )
+    raw = [
+        (b"content-type", PROBLEM.encode()),
+        (b"content-length", str(len(body)).encode()),
+        (b"connection", b"close"),
+    ]
+    raw += [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in (headers or {}).items()]
+    await send({"type": "http.response.start", "status": status, "headers": raw})
     await send({"type": "http.response.body", "body": body})
 
 
@@ -155,7 +193,7 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(CurationError)
     async def _domain(_: Request, exc: CurationError) -> JSONResponse:
         status, title = status_of(exc)
-        return problem(status, title, exc.detail, _HEADERS.get(status))
+        return problem(status, title, exc.detail, headers_of(exc, status))
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -179,4 +217,8 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-        return problem(500, "Internal error", "the server failed to answer; the error is logged")
+        return problem(
+            500,
+            "Internal error",
+            "the server failed to answer; the error is logged under this request_id",
+        )

@@ -62,3 +62,36 @@ class OPMLError(InvalidInput):
 class FeedCheckFailed(InvalidInput):
     """A URL given as a new source does not lead to a feed: it cannot be fetched, is not a feed,
     or is a web page without a working feed link (the detail says which)."""
+
+
+class Unavailable(CurationError):
+    """The service cannot answer now; the same request may work later.
+
+    ``retry_after`` is the number of seconds after which trying again makes sense (None: unknown).
+    """
+
+    def __init__(
+        self, detail: str, *, resource_id: object | None = None, retry_after: int | None = None
+    ) -> None:
+        super().__init__(detail, resource_id=resource_id)
+        self.retry_after = retry_after
+
+
+class StoreBusy(Unavailable):
+    """The database is held by another writer (SQLite's "database is locked", PostgreSQL's
+    lock time-out) for longer than this process waits."""
+
+
+class SchemaNotCurrent(Unavailable):
+    """The database's schema is not the one this code was written for (not upgraded yet, or
+    upgraded by newer code); the detail names both revisions and what to run."""
+
+
+class RateLimited(CurationError):
+    """Too many requests from one API key or one client address; ``retry_after`` seconds."""
+
+    def __init__(
+        self, detail: str, *, resource_id: object | None = None, retry_after: int = 1
+    ) -> None:
+        super().__init__(detail, resource_id=resource_id)
+        self.retry_after = retry_after

@@ -14,12 +14,13 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from app.caches import RecordedDigests
-from app.deps import DomainDep, Learner
+from app.deps import Deliveries, DomainDep, Learner
 from app.digest_schemas import (
     DigestHistory,
     DigestOut,
     DigestSummaryOut,
     RecommendationPage,
+    delivery_out,
     digest_out,
     recommendation_out,
 )
@@ -89,14 +90,22 @@ def recommendations(
 def history(
     me: Learner,
     domain: DomainDep,
+    deliveries: Deliveries,
     limit: PageLimit = 30,
     before: Annotated[str | None, Query(pattern=r"^\d{4}-\d{2}-\d{2}$")] = None,
 ) -> DigestHistory:
-    """My past digests, newest first; each is readable at `/v1/me/digests/{date}`."""
+    """My past digests, newest first; each is readable at `/v1/me/digests/{date}`. Each says
+    where its e-mail stands (`delivery`): sent, still to be sent, or `failed` and why (a mail
+    server that refused my address says so here)."""
     rows = domain.digests.history(me.id, before=before, limit=limit + 1)
+    states = deliveries.of_days(me.id, [r.day for r in rows[:limit]])
     page = [
         DigestSummaryOut(
-            date=r.day, items=r.item_count, window_start=r.window_start, window_end=r.window_end
+            date=r.day,
+            items=r.item_count,
+            window_start=r.window_start,
+            window_end=r.window_end,
+            delivery=delivery_out(states[r.day]) if r.day in states else None,
         )
         for r in rows[:limit]
     ]

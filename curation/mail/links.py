@@ -1,5 +1,10 @@
 """What the links in a digest e-mail do when followed: feedback and unsubscribe, no login.
 
+Following a link (GET, or a link checker's HEAD) never changes anything: mail scanners follow
+every link in a message. It checks the token and shows a small page with one button, a form
+that POSTs the token back; only that POST acts. The ``List-Unsubscribe`` header's URL also takes
+the RFC 8058 one-click POST directly (``List-Unsubscribe-Post: List-Unsubscribe=One-Click``).
+
 The HTTP edge (``app/routes/email_links.py``) only turns requests into these calls and the results
 (or the errors) into small HTML pages rendered from ``templates/page.html``.
 """
@@ -9,9 +14,10 @@ from __future__ import annotations
 from datetime import datetime
 
 from curation.errors import NotFound
-from curation.mail.render import UNSUBSCRIBE_PATH, render_page
+from curation.mail.render import FEEDBACK_PATH, UNSUBSCRIBE_PATH, render_page
 from curation.mail.tokens import LinkClaim, held_by, verify
 from curation.people.records import PersonRecord
+from curation.storage.items import ItemQueries
 from curation.storage.people import PeopleStore
 
 FEEDBACK_ACTIONS = ("useful", "not_useful")
@@ -19,23 +25,33 @@ _THANKS = {
     "useful": "Thanks: you will see more like this.",
     "not_useful": "Thanks: you will see less like this.",
 }
+_ASK = {
+    "useful": ("More like this?", "Tell us this item was useful: you will see more like it."),
+    "not_useful": ("Less like this?", "Tell us this item was not for you: you will see less."),
+}
+_BUTTON = {"useful": "Yes, more like this", "not_useful": "Yes, less like this"}
 
 
 class EmailLinks:
-    def __init__(self, people: PeopleStore, secret: str) -> None:
+    def __init__(self, people: PeopleStore, secret: str, items: ItemQueries | None = None) -> None:
         self.people = people
         self.secret = secret
+        self.items = items
 
-    def feedback(self, token: str, *, now: datetime, record: bool = True) -> LinkClaim:
-        """Record the useful / not-for-me click (the latest click on an item wins).
-
-        ``record=False`` checks the link only: for HEAD requests, which link checkers and
-        mail scanners send without anyone having clicked.
-        """
+    def check_feedback(self, token: str, *, now: datetime) -> LinkClaim:
+        """A feedback link that would work (its person and item exist); records nothing."""
         claim = verify(self.secret, token, now=now, actions=FEEDBACK_ACTIONS)
         self._holder(claim)
-        if record:
-            self.people.record_feedback(claim.person_id, claim.item_id, claim.action)
+        if self.items is not None and not self.items.exists(claim.item_id):
+            raise NotFound(f"item {claim.item_id} does not exist", resource_id=claim.item_id)
+        return claim
+
+    def feedback(self, token: str, *, now: datetime) -> LinkClaim:
+        """Record the useful / not-for-me reaction (the latest on an item wins); for the POST
+        of the confirmation page only."""
+        claim = verify(self.secret, token, now=now, actions=FEEDBACK_ACTIONS)
+        self._holder(claim)
+        self.people.record_feedback(claim.person_id, claim.item_id, claim.action)
         return claim
 
     def check_unsubscribe(self, token: str, *, now: datetime) -> LinkClaim:
@@ -71,12 +87,26 @@ def thanks_page(claim: LinkClaim) -> str:
     return render_page("page.html", title="Noted", message=_THANKS[claim.action])
 
 
+def confirm_feedback_page(token: str, claim: LinkClaim) -> str:
+    """The page a feedback link opens: one button that POSTs the token back."""
+    title, message = _ASK[claim.action]
+    return render_page(
+        "page.html",
+        title=title,
+        message=message,
+        form_action=FEEDBACK_PATH,
+        form_fields=[("token", token)],
+        button=_BUTTON[claim.action],
+    )
+
+
 def confirm_unsubscribe_page(token: str) -> str:
     return render_page(
         "page.html",
         title="Unsubscribe from digests?",
         message="You will stop receiving digest e-mails. Your account stays as it is.",
-        form_action=f"{UNSUBSCRIBE_PATH}?token={token}",
+        form_action=UNSUBSCRIBE_PATH,
+        form_fields=[("token", token), ("List-Unsubscribe", "One-Click")],
         button="Unsubscribe",
     )
 

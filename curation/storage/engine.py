@@ -9,6 +9,7 @@ from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, make_url
 
 from alembic import command
+from curation.errors import StoreBusy
 
 ALEMBIC_DIR = Path(__file__).resolve().parents[2] / "alembic"
 # An item row (sanitised HTML + its text) is a few KiB: on SQLite's default 4 KiB pages most
@@ -17,10 +18,17 @@ ALEMBIC_DIR = Path(__file__).resolve().parents[2] / "alembic"
 SQLITE_PAGE_SIZE = 16384
 
 
-def make_engine(url: str) -> Engine:
-    """An engine tuned for its backend: SQLite gets WAL, foreign keys and a busy timeout."""
+def make_engine(url: str, *, busy_timeout: float | None = None) -> Engine:
+    """An engine tuned for its backend: SQLite gets WAL, foreign keys and a busy timeout.
+
+    ``busy_timeout`` (seconds) is for request handling: a statement that waits longer than this
+    for a lock another writer holds (SQLite's busy timeout, PostgreSQL's ``lock_timeout``) fails
+    with :class:`~curation.errors.StoreBusy` instead of a driver error. None (batch jobs,
+    ingest): wait up to 30 s on SQLite and as long as it takes on PostgreSQL, as before.
+    """
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        seconds = 30.0 if busy_timeout is None else busy_timeout
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": seconds})
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record) -> None:  # noqa: ANN001
@@ -29,14 +37,49 @@ def make_engine(url: str) -> Engine:
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute("PRAGMA foreign_keys=ON")
-            cur.execute("PRAGMA busy_timeout=30000")
+            cur.execute(f"PRAGMA busy_timeout={int(seconds * 1000)}")
             # checkpoint every 32 MiB of WAL: fewer fsyncs in a bulk ingest
             cur.execute(f"PRAGMA wal_autocheckpoint={32 * 2**20 // SQLITE_PAGE_SIZE}")
             cur.execute("PRAGMA cache_size=-32768")
             cur.close()
 
-        return engine
-    return create_engine(url, pool_pre_ping=True)
+    elif busy_timeout is None:
+        return create_engine(url, pool_pre_ping=True)
+    else:
+        options = f"-c lock_timeout={int(busy_timeout * 1000)}"
+        engine = create_engine(url, pool_pre_ping=True, connect_args={"options": options})
+    if busy_timeout is not None:
+        _raise_store_busy(engine, busy_timeout)
+    return engine
+
+
+#: how long a client is told to wait after a 503 for a busy database (``Retry-After``)
+BUSY_RETRY_AFTER = 2
+
+
+def is_lock_wait_failure(exc: BaseException) -> bool:
+    """A driver error that means "another writer holds the lock" (not a broken database)."""
+    if getattr(exc, "sqlstate", None) == "55P03":  # PostgreSQL: lock_not_available
+        return True
+    if isinstance(exc, sqlite3.OperationalError):
+        text = str(exc).lower()
+        return (
+            "database is locked" in text
+            or "database table is locked" in text
+            or ("database is busy" in text)
+        )
+    return False
+
+
+def _raise_store_busy(engine: Engine, seconds: float) -> None:
+    @event.listens_for(engine, "handle_error")
+    def _busy(context) -> None:  # noqa: ANN001 - sqlalchemy.engine.ExceptionContext
+        if is_lock_wait_failure(context.original_exception):
+            raise StoreBusy(
+                f"the database is busy with another writer (waited {seconds:g} s); try again"
+                f" in {BUSY_RETRY_AFTER} s",
+                retry_after=BUSY_RETRY_AFTER,
+            ) from context.original_exception
 
 
 def param_marker(engine: Engine) -> str:

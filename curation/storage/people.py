@@ -22,6 +22,7 @@ from curation.people.rules import (
     clean_email,
     clean_interests,
     clean_mutes,
+    clean_name,
 )
 from curation.storage.engine import param_marker
 from curation.storage.tables import Feedback, Interest, Item, Mute, Person
@@ -58,6 +59,7 @@ _MUTES_SQL = "SELECT phrase FROM mute WHERE person_id = {m} ORDER BY id"
 
 
 _PROCESSORS: dict[str, tuple] = {}  # per dialect name
+_IN_BATCH = 5000  # ids per IN (...) list: well under SQLite's limit of bound parameters
 
 
 def _result_processors(engine: Engine) -> tuple:
@@ -94,7 +96,7 @@ class PeopleStore:
                     person_table.insert()
                     .values(
                         email=email,
-                        name=new.name.strip() or email,
+                        name=clean_name(new.name, fallback=email),
                         role=new.role,
                         timezone=new.timezone,
                         digest_hour=new.digest_hour,
@@ -126,6 +128,14 @@ class PeopleStore:
     def all(self) -> list[PersonRecord]:
         return self._load(None)
 
+    def many(self, person_ids: Iterable[int]) -> list[PersonRecord]:
+        """The people with these ids that exist, by id (one read for a chunk of people)."""
+        ids = sorted(set(person_ids))
+        out: list[PersonRecord] = []
+        for start in range(0, len(ids), _IN_BATCH):
+            out.extend(self._load(person_table.c.id.in_(ids[start : start + _IN_BATCH])))
+        return out
+
     def update(self, person_id: int, **fields: object) -> PersonRecord:
         allowed = {"name", "email", "role", "timezone", "digest_hour", "email_digests"}
         unknown = set(fields) - allowed
@@ -136,6 +146,12 @@ class PeopleStore:
             timezone=fields.get("timezone"),  # type: ignore[arg-type]
             digest_hour=fields.get("digest_hour"),  # type: ignore[arg-type]
         )
+        if fields.get("email") is not None:
+            fields["email"] = clean_email(str(fields["email"]))
+        if fields.get("name") is not None:
+            fields["name"] = clean_name(str(fields["name"]), fallback="")
+            if not fields["name"]:
+                raise InvalidInput("a name cannot be blank")
         if fields:
             with self.engine.begin() as conn:
                 try:
@@ -254,17 +270,30 @@ class PeopleStore:
             .where(feedback_table.c.signal.in_((Signal.USEFUL, Signal.NOT_USEFUL)))
             .order_by(feedback_table.c.created_at)
         )
+        queries = [query]
         if person_ids is not None:
-            query = query.where(feedback_table.c.person_id.in_(list(person_ids)))
+            ids = sorted(set(person_ids))
+            queries = [
+                query.where(feedback_table.c.person_id.in_(ids[start : start + _IN_BATCH]))
+                for start in range(0, len(ids), _IN_BATCH)
+            ]
         out: dict[int, list[Reaction]] = {}
         with self.engine.connect() as conn:
-            for pid, item_id, signal, at in conn.execute(query):
-                out.setdefault(pid, []).append(Reaction(item_id, signal, at))
+            for each in queries:
+                for pid, item_id, signal, at in conn.execute(each):
+                    out.setdefault(pid, []).append(Reaction(item_id, signal, at))
         return out
 
     def count(self) -> int:
         with self.engine.connect() as conn:
             return conn.execute(select(func.count()).select_from(person_table)).scalar_one()
+
+    def id_range(self) -> tuple[int, int] | None:
+        """The lowest and highest person id, or None with nobody (the digest jobs' chunks)."""
+        query = select(func.min(person_table.c.id), func.max(person_table.c.id))
+        with self.engine.connect() as conn:
+            low, high = conn.execute(query).one()
+        return None if low is None else (low, high)
 
     # ---- loading ---------------------------------------------------------------------------
 

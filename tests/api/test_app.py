@@ -6,9 +6,11 @@ from fastapi.testclient import TestClient
 
 from app.main import create_app
 from curation.settings import Settings
+from curation.storage.feeds import Store
 
 
-def test_healthz_and_problem_json(settings: Settings) -> None:
+def test_healthz_and_problem_json(settings: Settings, store: Store) -> None:
+    # ``store`` migrates the database: a database without the schema is not served (503)
     client = TestClient(create_app(settings))
     assert client.get("/healthz").json() == {"status": "ok"}
     missing = client.get("/nope")

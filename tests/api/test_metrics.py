@@ -16,6 +16,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from app.main import create_app
 from curation.metrics import MULTIPROC_ENV, ServiceMetrics
 from curation.settings import Settings
+from curation.storage.engine import upgrade
+from curation.storage.feeds import Store
 from tests.helpers.paths import ROOT
 
 REQUESTS = "curation_http_requests"  # counter families are named without "_total" by the parser
@@ -51,7 +53,10 @@ def scrape(client: TestClient) -> str:
     return answer.text
 
 
-def test_exposition_parses_and_counts_exactly_the_requests_made(settings: Settings) -> None:
+def test_exposition_parses_and_counts_exactly_the_requests_made(
+    settings: Settings, store: Store
+) -> None:
+    # ``store`` migrates the database: a database without the schema is not served (503)
     client = TestClient(create_app(settings))
     before = scrape(client)
     families = {f.name: f.type for f in text_string_to_metric_families(before)}
@@ -187,6 +192,7 @@ def test_multiprocess_mode_sums_the_requests_of_all_processes(tmp_path: Path) ->
         MULTIPROC_ENV: str(metrics_dir),
         "CURATION_DATABASE_URL": f"sqlite:///{tmp_path / 'curation.db'}",
     }
+    upgrade(env["CURATION_DATABASE_URL"])  # a database without the schema is not served (503)
     assert run_worker(env, 3, 1) == ""
     assert run_worker(env, 4, 2) == ""
     assert len(list(metrics_dir.glob("*.db"))) >= 2  # files of two processes

@@ -15,6 +15,13 @@ def make_settings(database_url: str, **overrides: object) -> Settings:
         "fetch_connect_timeout": 2.0,
         "fetch_read_timeout": 2.0,
         "fetch_total_timeout": 5.0,
+        # rate limits far above what any test sends (the limits are on, just never reached);
+        # tests/api/test_rate_limits.py sets its own, small ones
+        "rate_limit_auth_failures": 100_000,
+        "rate_limit_per_key": 100_000,
+        "rate_limit_per_address": 100_000,
+        "rate_limit_submissions": 100_000,
+        "rate_limit_sign_in": 100_000,
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]

@@ -63,7 +63,17 @@ def mailed(any_store: Store, engine: Engine, settings: Settings, smtp: MailServe
     return people, ada, items, smtp.received[0]
 
 
+def form_of(page: str) -> tuple[str, dict[str, str]]:
+    """The confirmation page's form: where it posts and its hidden fields."""
+    action = re.search(r'<form method="post" action="([^"]+)"', page)
+    assert action, page
+    fields = re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', page)
+    return html.unescape(action.group(1)), {n: html.unescape(v) for n, v in fields}
+
+
 def test_feedback_links_record_reactions_for_the_ranker(mailed, client: TestClient) -> None:
+    # issue 17: following a link (a GET, as mail scanners do) records nothing any more; the
+    # confirmation page's button (a POST) does. This test used to assert that the GET recorded.
     people, ada, items, received = mailed
     feedback = {}
     for url in email_links(received.message, "feedback"):
@@ -74,13 +84,19 @@ def test_feedback_links_record_reactions_for_the_ranker(mailed, client: TestClie
     not_useful_second = feedback[items[1], "not_useful"]
 
     assert client.head(path_of(not_useful_second)).status_code == 200
-    assert people.reactions([ada.id]) == {}  # a link checker's HEAD records nothing
     page = client.get(path_of(useful_first))
-    assert page.status_code == 200 and "more like this" in page.text
+    assert page.status_code == 200 and "More like this?" in page.text
     assert page.headers["content-type"].startswith("text/html")
     assert page.headers["cache-control"] == "no-store"
+    assert "default-src 'none'" in page.headers["content-security-policy"]
     assert client.get(path_of(not_useful_second)).status_code == 200
-    client.get(path_of(useful_first))  # clicking twice changes nothing
+    assert people.reactions([ada.id]) == {}  # HEAD and GET (link checkers, scanners): nothing
+
+    for url, said in ((useful_first, "more"), (not_useful_second, "less"), (useful_first, "more")):
+        action, fields = form_of(client.get(path_of(url)).text)
+        assert action == "/v1/email/feedback" and fields["token"] == url.split("token=")[1]
+        done = client.post(action, data=fields)  # the button; clicking twice changes nothing
+        assert done.status_code == 200 and f"{said} like this" in done.text
 
     reactions = people.reactions([ada.id])[ada.id]
     assert sorted((r.item_id, r.signal) for r in reactions) == [
@@ -100,8 +116,9 @@ def test_unsubscribe_link_confirms_then_unsubscribes(
     confirm = client.get(path_of(link))
     assert confirm.status_code == 200
     assert people.get(ada.id).email_digests  # a GET alone changes nothing (link scanners)
-    form = re.search(r'<form method="post" action="([^"]+)"', confirm.text)
-    done = client.post(html.unescape(form.group(1)), data={"List-Unsubscribe": "One-Click"})
+    action, fields = form_of(confirm.text)
+    assert fields == {"token": link.split("token=")[1], "List-Unsubscribe": "One-Click"}
+    done = client.post(action, data=fields)
     assert done.status_code == 200 and "unsubscribed" in done.text
     assert not people.get(ada.id).email_digests
 
@@ -163,5 +180,8 @@ def test_bad_links_get_a_friendly_page_never_a_500(mailed, client: TestClient) -
     assert "expired" in client.get(f"/v1/email/feedback?token={expired}").text
     assert client.post(f"/v1/email/unsubscribe?token={forged}").status_code == 400
     assert client.post(f"/v1/email/unsubscribe?token={other_unsub}").status_code == 404
+    for bad, status in ((forged, 400), (expired, 400), (gone_item, 404), (other_holder, 404)):
+        assert client.post("/v1/email/feedback", data={"token": bad}).status_code == status
+    assert client.post("/v1/email/feedback").status_code == 400
     assert people.get(ada.id).email_digests and people.reactions([ada.id]) == {}
     assert client.get("/v1/email/feedback?token=<script>").text.count("<script>") == 0

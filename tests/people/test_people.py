@@ -161,3 +161,19 @@ def test_cached_keys_see_own_changes_at_once_and_other_processes_within_ttl(
     assert cached.authenticate(other_key) == other
     cached.delete(other.id)
     assert cached.authenticate(other_key) is None
+
+
+def test_names_and_emails_are_checked_by_the_domain_whichever_door(people: PeopleStore) -> None:
+    """The API's schema capped names; the CLI (`people add --name`) went straight to the
+    store and kept 10,000 characters. Now the store checks both on create and on update."""
+    with pytest.raises(InvalidInput, match="at most 200"):
+        people.create(NewPerson(email="long@example.org", name="n" * 10_000))
+    with pytest.raises(InvalidInput, match="control characters"):
+        people.create(NewPerson(email="ctl@example.org", name="Ada\x07"))
+    record, _ = people.create(NewPerson(email="ok@example.org", name="  Ada   Lovelace "))
+    assert record.name == "Ada Lovelace"
+    with pytest.raises(InvalidInput, match="at most 200"):
+        people.update(record.id, name="n" * 201)
+    with pytest.raises(InvalidInput, match="email"):
+        people.update(record.id, email="x" * 400 + "@example.org")
+    assert people.get(record.id).name == "Ada Lovelace"
