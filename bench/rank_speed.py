@@ -4,7 +4,7 @@ The corpus is the real text of ../shared/data/ranking/ (20 Newsgroups, BBC, AG N
 5,000 items are held out as "new" (published over the last 48 hours, 200 sources); the model is
 fitted on the rest (the window) and the new items are added with ``add_items`` (no refit).
 People get 1–5 interests drawn from the fitted vocabulary (single words by document frequency,
-a third of them two-word phrases), a fifth have a mute word and a fifth have five feedback
+a third of them two-word phrases; never the words in more than ``max_df`` of the window), a fifth have a mute word and a fifth have five feedback
 signals; 1% of the new items are curator gems for a random interest.
 
 Timed, each --runs times (median reported):
@@ -103,8 +103,11 @@ def load_items(n_new: int, seed: int) -> tuple[list[ItemText], list[ItemText]]:
 def make_people(model: CorpusModel, n: int, seed: int) -> list[PersonQuery]:
     rng = np.random.default_rng(seed)
     df = np.bincount(model.matrix.indices, minlength=len(model.terms)).astype(np.float64)
-    single = np.flatnonzero(~model.is_pair & (df >= 5))
-    pair = np.flatnonzero(model.is_pair & (df >= 5))
+    # the same population as when max_df pruned the vocabulary: words in more than max_df of the
+    # window (now kept, for matching) are not drawn, or a draw by df would mostly pick them
+    usable = (df >= 5) & ~model.common if model.common is not None else df >= 5
+    single = np.flatnonzero(~model.is_pair & usable)
+    pair = np.flatnonzero(model.is_pair & usable)
     p_single = df[single] / df[single].sum()
     p_pair = df[pair] / df[pair].sum()
     ids = model.ids

@@ -14,24 +14,31 @@ repeating words. Derived matrices: unit-length rows (cosine); each item's strong
 renormalised (for duplicate and diversity checks); the unit rows without stem pairs (what query
 expansion draws single words from); and a hashed set of every word (so a mute works even for a
 word too rare or too new to be in the vocabulary).
+
+``max_df`` is no ceiling on the vocabulary: a word in most of the window is still a word someone
+may ask for ("python" in a feed that is 80 % about Python), matched with its (low) BM25 idf. Such
+*common* words are only kept out of query expansion and of the duplicate/diversity vectors. Each
+item also keeps its *story marks* (title words, names, numbers) for the duplicate decision.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import MISSING, dataclass, field, fields, replace
 from datetime import datetime
+from itertools import zip_longest
 
 import numpy as np
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import CountVectorizer, HashingVectorizer
 
 from curation.rank.sparse import csr, normalize_rows, row_ids, top_per_row
-from curation.rank.text import display_words, stems, with_bigrams
+from curation.rank.text import display_words, stems, story_marks, with_bigrams
 from curation.rank.types import ItemText, RankConfig
 
 HASH_FEATURES = 2**20
+_MISSING = object()
 
 
 def identity_analyzer(terms: list[str]) -> list[str]:
@@ -112,6 +119,24 @@ class CorpusModel:
     expansion: sp.csr_matrix  # ``unit`` without the stem pairs: what query expansion adds from
     hashed: sp.csr_matrix  # (items × HASH_FEATURES) binary: every stem of the item
     cache: dict = field(default_factory=dict, repr=False)  # derived matrices, built on demand
+    # (terms,) True for terms in more than ``max_df`` of the fit: kept for matching (their BM25
+    # idf is low, not zero) but left out of expansion and of the duplicate/diversity vectors
+    common: np.ndarray | None = None
+    # (items,) each item's names, numbers and title words (see
+    # :func:`curation.rank.text.story_marks`): two items are one story only when these agree
+    anchors: tuple[frozenset[str], ...] = ()
+
+    def __getstate__(self) -> list:
+        return [getattr(self, f.name) for f in fields(self)]
+
+    def __setstate__(self, state: list) -> None:
+        """Models pickled before a field existed get its default (e.g. ``common``)."""
+        for f, value in zip_longest(fields(self), state, fillvalue=_MISSING):
+            if f is _MISSING:
+                break
+            if value is _MISSING:
+                value = f.default_factory() if f.default is MISSING else f.default
+            object.__setattr__(self, f.name, value)
 
     # ------------------------------------------------------------------ building
     @classmethod
@@ -123,11 +148,11 @@ class CorpusModel:
         forms: dict[str, dict[str, int]] = {}
         analysed = _analyse(items, config, forms)
         n = len(items)
-        max_df: float | int = config.max_df if n * config.max_df >= config.min_df else 1.0
+        # no document-frequency ceiling on the vocabulary: a word most of the window shares is
+        # still a word someone may ask for ("python" in a feed about Python); see ``common``
         vectorizer = CountVectorizer(
             analyzer=identity_analyzer,
             min_df=config.min_df if n >= config.min_df else 1,
-            max_df=max_df,
             max_features=config.max_features,
             dtype=np.float32,
         )
@@ -146,6 +171,7 @@ class CorpusModel:
         counts = _counts(vectorizer, analysed, config)
         df = np.bincount(counts.indices, minlength=counts.shape[1]).astype(np.float64)
         idf = np.log1p((n - df + 0.5) / (df + 0.5)).astype(np.float32)
+        common = df > config.max_df * n if n * config.max_df >= config.min_df else df < 0
         lengths = np.asarray(counts.sum(axis=1)).ravel()
         avgdl = float(lengths.mean()) if lengths.size and lengths.mean() > 0 else 1.0
         terms = vectorizer.get_feature_names_out()
@@ -172,6 +198,7 @@ class CorpusModel:
             similarity=sp.csr_matrix((0, len(terms)), dtype=np.float32),
             expansion=sp.csr_matrix((0, len(terms)), dtype=np.float32),
             hashed=sp.csr_matrix((0, HASH_FEATURES), dtype=np.float32),
+            common=common,
         )
         return base._append(items, analysed, counts, count_as_added=False)
 
@@ -238,10 +265,16 @@ class CorpusModel:
 
     def _derived(self, weighted: sp.csr_matrix) -> tuple[sp.csr_matrix, ...]:
         unit = normalize_rows(weighted)
-        similarity = unit
+        common = getattr(self, "common", None)  # (models pickled before it existed: None)
+        distinctive = unit
+        if common is not None and common.any():
+            distinctive = unit.copy()
+            distinctive.data = np.where(common[unit.indices], 0.0, unit.data).astype(np.float32)
+            distinctive.eliminate_zeros()
+        similarity = distinctive
         if self.config.similarity_terms > 0:
-            similarity = normalize_rows(top_per_row(unit, self.config.similarity_terms))
-        singles = unit.copy()
+            similarity = normalize_rows(top_per_row(distinctive, self.config.similarity_terms))
+        singles = distinctive.copy()
         singles.data = np.where(self.is_pair[singles.indices], 0.0, singles.data).astype(np.float32)
         singles.eliminate_zeros()
         if self.config.expansion_doc_terms > 0:
@@ -279,7 +312,14 @@ class CorpusModel:
             similarity=csr(sp.vstack([self.similarity, similarity])),
             expansion=csr(sp.vstack([self.expansion, expansion])),
             hashed=csr(sp.vstack([self.hashed, hash_words(analysed.words)])),
+            anchors=self.item_anchors()
+            + tuple(story_marks(item.title or "", item.text or "") for item in items),
         )
+
+    def item_anchors(self) -> tuple[frozenset[str], ...]:
+        """Every item's anchors (empty for items of a model pickled before anchors existed)."""
+        found = getattr(self, "anchors", ())
+        return found if len(found) == len(self.ids) else (frozenset(),) * len(self.ids)
 
     def _subset(self, keep: np.ndarray) -> CorpusModel:
         rows = np.flatnonzero(keep)
@@ -297,6 +337,7 @@ class CorpusModel:
             similarity=self.similarity[rows],
             expansion=self.expansion[rows],
             hashed=self.hashed[rows],
+            anchors=tuple(self.item_anchors()[i] for i in rows),
         )
 
 

@@ -4,12 +4,17 @@ An interest phrase is a tiny query, and tiny queries against long articles are w
 cosine is weak, so each phrase becomes a vector in three steps (all phrases of all people at
 once, as sparse matrix products; each distinct phrase is done once however many people share it):
 
-1. **Match**: the phrase's stems and stem pairs ("middle east") as a unit vector.
+1. **Match**: the phrase's stems and stem pairs ("middle east") as a unit vector. A phrase with
+   a word the window does not know at all ("python" in a week of general news) is not matched
+   through its other words ("test" would bring rugby): only items holding every word of it
+   count, so a person whose interests match nothing gets an empty digest, not filler.
 2. **Expand** (pseudo-relevance feedback): score the window with it, take the best
-   ``expansion_docs`` items (the *pool*) weighted by their score, and add the
-   ``expansion_terms`` strongest single words of their centroid that are not already in the
-   phrase ("hockey" gains "nhl", "playoff", "goalie"…) with a ``expansion_weight`` share of the
-   vector.
+   ``expansion_docs`` items (the *pool*) weighted by their score times the square of the share
+   of the phrase's words they hold (evidence for the whole phrase, not its most common word),
+   and add the ``expansion_terms`` strongest single words of their centroid that are not
+   already in the phrase and that occur in pool items holding at least ``expansion_min_share``
+   of the pool's weight ("hockey" gains "nhl", "playoff", "goalie"…; one item's own words, or a
+   sub-topic's, do not get in) with a ``expansion_weight`` share of the vector.
 3. **Calibrate**: divide by the vector's mean score over that same pool (weighted as above), so
    relevance 1.0 means "as strong as the best matches this phrase has in the window" for every
    phrase. That makes ``min_relevance`` mean the same thing for every person and lets interests
@@ -17,7 +22,10 @@ once, as sparse matrix products; each distinct phrase is done once however many 
 
 A person's vector is the weighted sum of their interests (weights relative to the largest) plus a
 Rocchio feedback part: towards the centroid of items marked useful, away from those marked not
-useful, each calibrated on the judged items themselves and ramped in as signals accumulate.
+useful, each calibrated on the judged items themselves and ramped in as signals accumulate; and
+per interest: each judged item is credited to the interest that scores it highest, and an
+interest whose items were marked useful ``u`` and not useful ``n`` times weighs
+``((1 + u) / (1 + n)) ** feedback_interest`` relative to the person's other interests.
 For explanations, every stored (person, term) entry remembers which interest put most weight on
 it (``owners``; -1 = feedback).
 """
@@ -39,7 +47,7 @@ from curation.rank.sparse import (
     scale_rows,
     top_per_row,
 )
-from curation.rank.text import analyze, stems
+from curation.rank.text import stems, with_bigrams
 from curation.rank.types import PersonQuery, RankConfig
 
 FEEDBACK_OWNER = -1
@@ -94,8 +102,12 @@ def phrase_vectors(model: CorpusModel, phrases: Sequence[str], config: RankConfi
     n_terms = len(model.terms)
     rows, cols = [], []
     for i, phrase in enumerate(phrases):
-        terms = analyze(phrase, use_stemmer=config.use_stemmer, bigrams=config.bigrams)
-        found = model.term_columns(terms)
+        words = stems(phrase, use_stemmer=config.use_stemmer)
+        if any(w not in model.vectorizer.vocabulary_ for w in words):
+            # a word the window does not know: the rest of the phrase alone ("test" of
+            # "python testing") is no evidence; only items holding every word are (see below)
+            continue
+        found = model.term_columns(with_bigrams(words, config.bigrams))
         rows.extend([i] * len(found))
         cols.extend(found.tolist())
     ones = np.ones(len(rows), dtype=np.float32)
@@ -107,15 +119,29 @@ def phrase_vectors(model: CorpusModel, phrases: Sequence[str], config: RankConfi
     pool = top_per_row((query @ model.transposed()).tocsr(), config.expansion_docs)
     pool.data = np.maximum(pool.data, 0)
     pool = _with_unknown_words(model, phrases, query, pool, config)
+    # evidence for the whole phrase: each pool item weighs by the square of the share of the
+    # phrase's words it holds, so expansion and calibration follow the items about all of
+    # "crude oil", not those that only say "oil"; a phrase that no pool item holds whole
+    # ("knitting patterns" in a week without knitting) matches nothing rather than its
+    # commonest word ("traffic patterns")
+    cover = _coverage(model, phrases, pool, config)
+    whole = np.zeros(len(phrases), dtype=bool)
+    whole[row_ids(cover)[cover.data >= 1.0 - 1e-4]] = True
+    scores = pool
+    pool = scale_rows(csr(pool.multiply(cover.power(2))), whole.astype(np.float64))
+    query = scale_rows(query, whole.astype(np.float64))
+    query.eliminate_zeros()
     sums = np.asarray(pool.sum(axis=1)).ravel()
-    squares = np.asarray(pool.multiply(pool).sum(axis=1)).ravel()
+    squares = np.asarray(pool.multiply(scores).sum(axis=1)).ravel()
     pool = scale_rows(pool, np.divide(1.0, sums, out=np.zeros_like(sums), where=sums > 0))
     has_query = np.diff(query.indptr) > 0
     # score-weighted mean of the phrase's own score over its pool
     pool_score = np.divide(squares, sums, out=np.zeros_like(sums), where=sums > 0) * has_query
     expanded, added, added_norm = query, None, np.zeros(len(phrases))
     if config.expansion_terms > 0:
-        added, added_norm = _expansion(model, query, pool, config.expansion_terms)
+        added, added_norm = _expansion(
+            model, query, pool, config.expansion_terms, config.expansion_min_share
+        )
     if added is not None:
         beta = config.expansion_weight
         has_added = added_norm > 0
@@ -163,13 +189,42 @@ def _with_unknown_words(
     return csr(pool + place @ top_per_row(hits, config.expansion_docs))
 
 
+def _coverage(
+    model: CorpusModel, phrases: Sequence[str], pool: sp.csr_matrix, config: RankConfig
+) -> sp.csr_matrix:
+    """For each pool entry (phrase, item): the share of the phrase's distinct words in the item
+    (words outside the vocabulary count, as missing unless the item has them)."""
+    word_rows = [sorted(set(stems(p, use_stemmer=config.use_stemmer))) for p in phrases]
+    rows = row_ids(pool)
+    cover = np.ones(pool.nnz, dtype=np.float32)  # a one-word phrase's pool items all hold it
+    multi = np.array([len(w) > 1 for w in word_rows], dtype=bool)[rows]
+    if multi.any():
+        fraction = _per_phrase_fraction(hash_words(word_rows))
+        # only the phrases' own word columns matter: slice them once, not every item's words
+        needed, local = np.unique(fraction.indices, return_inverse=True)
+        fraction = sp.csr_matrix(
+            (fraction.data, local, fraction.indptr), shape=(fraction.shape[0], len(needed))
+        )
+        held = csr(model.hashed[:, needed])
+        cover[multi] = np.asarray(
+            fraction[rows[multi]].multiply(held[pool.indices[multi]]).sum(axis=1)
+        ).ravel()
+    return sp.csr_matrix((cover, pool.indices.copy(), pool.indptr.copy()), shape=pool.shape)
+
+
 def _expansion(
-    model: CorpusModel, query: sp.csr_matrix, pool: sp.csr_matrix, n_terms: int
+    model: CorpusModel, query: sp.csr_matrix, pool: sp.csr_matrix, n_terms: int, min_share: float
 ) -> tuple[sp.csr_matrix, np.ndarray]:
     """Unit vectors of the ``n_terms`` strongest single words of each pool's centroid that are
     not in the phrase, and the centroid's norm over those words."""
     centroid = (pool @ model.expansion).tocsr()
     centroid.data = np.maximum(centroid.data, 0)
+    if min_share > 0:  # only words that cover the pool broadly (not one item's own words)
+        present = model.expansion.copy()
+        present.data[:] = 1.0
+        breadth = csr(pool @ present)
+        breadth.data = (breadth.data >= min_share).astype(np.float32)
+        centroid = csr(centroid.multiply(breadth))
     # the strongest words, then without the phrase's own (at most ``widest`` of them)
     widest = int(np.diff(query.indptr).max(initial=0))
     top = top_per_row(centroid, n_terms + widest)
@@ -191,27 +246,40 @@ def _per_phrase_fraction(words: sp.csr_matrix) -> sp.csr_matrix:
     return scale_rows(words, np.divide(1.0, counts, out=np.zeros_like(counts), where=counts > 0))
 
 
+PhraseCache = dict[str, tuple[np.ndarray, np.ndarray]]  # normalised phrase -> (columns, values)
+
+
 def build_profiles(
-    model: CorpusModel, people: Sequence[PersonQuery], config: RankConfig
+    model: CorpusModel,
+    people: Sequence[PersonQuery],
+    config: RankConfig,
+    *,
+    phrase_cache: PhraseCache | None = None,
 ) -> Profiles:
-    """Profiles of ``people`` against ``model``: interests, feedback, mutes (see module doc)."""
+    """Profiles of ``people`` against ``model``: interests, feedback, mutes (see module doc).
+
+    ``phrase_cache`` (one per model: empty it when the model changes) keeps each phrase's
+    calibrated vector between calls, so chunks of people sharing phrases expand each once."""
     n_terms = len(model.terms)
     keys: dict[str, int] = {}
     for person in people:
         for phrase, _weight in person.interests:
             keys.setdefault(normalise_phrase(phrase), len(keys))
-    phrases = phrase_vectors(model, list(keys), config).calibrated
+    phrases = calibrated_phrases(model, list(keys), config, phrase_cache)
 
     # (person, interest position, phrase row, weight) for every declared interest
     p_rows, positions, phrase_rows, weights = [], [], [], []
     for i, person in enumerate(people):
         if not person.interests:
             continue
-        top = max(w for _, w in person.interests)
-        for pos, (phrase, weight) in enumerate(person.interests):
+        rows_of = [keys[normalise_phrase(phrase)] for phrase, _ in person.interests]
+        learned = _interest_feedback(model, phrases, rows_of, person, config)
+        declared = [w * m for (_, w), m in zip(person.interests, learned, strict=True)]
+        top = max(declared)
+        for pos, weight in enumerate(declared):
             p_rows.append(i)
             positions.append(pos)
-            phrase_rows.append(keys[normalise_phrase(phrase)])
+            phrase_rows.append(rows_of[pos])
             weights.append(weight / top)
     parts = [_interest_entries(phrases, p_rows, positions, phrase_rows, weights, n_terms)]
     parts.append(_feedback_entries(model, people, config))
@@ -241,6 +309,60 @@ def build_profiles(
         explain_owners=owners[keep],
         explain_keys=kept_rows * n_terms + vectors.indices[keep].astype(np.int64),
     )
+
+
+def _interest_feedback(
+    model: CorpusModel,
+    phrases: sp.csr_matrix,
+    rows_of: list[int],
+    person: PersonQuery,
+    config: RankConfig,
+) -> list[float]:
+    """Per interest: a weight multiplier learnt from the feedback on the items it served.
+
+    Each judged item is credited to the person's interest that scores it highest; an interest
+    whose items were marked useful ``u`` times and not useful ``n`` times gets
+    ``((1 + u) / (1 + n)) ** feedback_interest`` (relative to the person's other interests,
+    since weights are taken relative to the largest). With one interest, nothing changes."""
+    if len(rows_of) < 2 or not person.feedback or config.feedback_interest <= 0:
+        return [1.0] * len(rows_of)
+    signals = [(model.index[i], s) for i, s in person.feedback if i in model.index]
+    if not signals:
+        return [1.0] * len(rows_of)
+    judged = np.array([r for r, _ in signals], dtype=np.int64)
+    scores = (phrases[rows_of] @ model.matrix[judged].T).toarray()  # interests × judged
+    useful = np.ones(len(rows_of))
+    useless = np.ones(len(rows_of))
+    for k, (_, signal) in enumerate(signals):
+        if scores[:, k].max() <= 0:
+            continue
+        owner = int(scores[:, k].argmax())
+        if signal > 0:
+            useful[owner] += 1
+        else:
+            useless[owner] += 1
+    return ((useful / useless) ** config.feedback_interest).tolist()
+
+
+def calibrated_phrases(
+    model: CorpusModel, phrases: Sequence[str], config: RankConfig, cache: PhraseCache | None
+) -> sp.csr_matrix:
+    """(phrases × terms) calibrated vectors; each row is computed on its own (no phrase
+    depends on another), so rows taken from ``cache`` equal freshly computed ones."""
+    if cache is None:
+        return phrase_vectors(model, phrases, config).calibrated
+    missing = [p for p in dict.fromkeys(phrases) if p not in cache]
+    if missing:
+        fresh = phrase_vectors(model, missing, config).calibrated
+        for i, phrase in enumerate(missing):
+            start, end = fresh.indptr[i], fresh.indptr[i + 1]
+            cache[phrase] = (fresh.indices[start:end].copy(), fresh.data[start:end].copy())
+    rows = [cache[p] for p in phrases]
+    lengths = np.fromiter((len(c) for c, _ in rows), dtype=np.int64, count=len(rows))
+    indptr = np.concatenate([[0], np.cumsum(lengths)])
+    indices = np.concatenate([c for c, _ in rows]) if rows else np.empty(0, dtype=np.int32)
+    data = np.concatenate([v for _, v in rows]) if rows else np.empty(0, dtype=np.float32)
+    return sp.csr_matrix((data, indices, indptr), shape=(len(phrases), len(model.terms)))
 
 
 _Entries = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]  # rows, cols, values, owners

@@ -8,8 +8,10 @@ Per block of ``people_chunk`` people (bounded memory, no Python loop over people
 2. **Filter**: muted items (every word of a mute phrase present), items the person already
    judged, and anything under ``min_relevance`` drop out, so a quiet day gives a short digest.
 3. **Collapse duplicates**: items whose strongest-words cosine reaches ``duplicate_similarity``
-   form one story (connected components); a person sees the story once, through its
-   best-scoring item, and the entry lists the others in ``also_from``.
+   *and* whose titles, names and numbers agree (:func:`curation.rank.text.same_story`: the same
+   template about another company or price is another story) form one story (connected
+   components); a person sees the story once, through its best-scoring item, and the entry
+   lists the others in ``also_from`` ("also reported by N other sources").
 4. **Diversify**: greedy MMR over the ``limit × candidate_factor`` best candidates —
    ``λ·relevance − (1−λ)·max similarity to what is already picked`` — with at most
    ``per_source_cap`` entries per source.
@@ -25,7 +27,7 @@ import gc
 import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import ParamSpec, TypeVar
 
@@ -37,6 +39,7 @@ from curation.rank.explain import explain_pairs, sentence
 from curation.rank.model import CorpusModel
 from curation.rank.profile import Profiles
 from curation.rank.sparse import csr, top_k_dense
+from curation.rank.text import same_story
 from curation.rank.types import RankConfig, Ranked
 
 DENSE_SIMILARITY_MAX = 8000  # above this many candidate items (or for few people), similarities
@@ -65,28 +68,62 @@ class _Items:
     mute_hits: sp.csr_matrix  # (mute phrases × items) 1 where the item contains the phrase
 
 
+_STRUCTURE_CACHE = 2  # candidate sets whose item structure a model keeps (most recent first)
+
+
 def prepare_items(
     model: CorpusModel, profiles: Profiles, rows: np.ndarray, now: datetime, config: RankConfig
 ) -> _Items:
     rows = np.asarray(rows, dtype=np.int64)
-    ids = tuple(model.ids[r] for r in rows)
+    wanted = len(profiles) * config.candidate_factor * 10  # roughly how many pairs are looked up
+    dense = len(rows) <= DENSE_SIMILARITY_MAX and wanted >= len(rows)
+    items = _item_structure(model, rows, config, dense)
     age_hours = np.maximum(0.0, (now.timestamp() - model.published[rows]) / 3600.0)
     age_hours = np.nan_to_num(age_hours, nan=0.0)
     factor = np.power(0.5, age_hours / config.recency_half_life_hours).astype(np.float32)
+    if profiles.mute_words.shape[0]:
+        mute_hits = csr((model.hashed[rows] @ profiles.mute_words.T).T)
+        mute_hits.data = (mute_hits.data >= 1.0 - 1e-4).astype(np.float32)
+        mute_hits.eliminate_zeros()
+    else:  # nobody mutes anything: skip the (items × every word) product
+        mute_hits = sp.csr_matrix((0, len(rows)), dtype=np.float32)
+    return replace(items, factor=factor, mute_hits=mute_hits)
+
+
+def _item_structure(
+    model: CorpusModel, rows: np.ndarray, config: RankConfig, dense: bool
+) -> _Items:
+    """What does not depend on the people or the time: kept in the model's cache for the last
+    few candidate sets (live recommendations rank the same day's items request after request)."""
+    key = (hash(rows.tobytes()), dense, config)
+    cached: list = model.cache.setdefault("item_structure", [])
+    for found_key, found in list(cached):
+        if found_key == key and np.array_equal(found.rows, rows):
+            return found
+    items = _build_structure(model, rows, config, dense)
+    cached.insert(0, (key, items))
+    del cached[_STRUCTURE_CACHE:]
+    return items
+
+
+def _build_structure(
+    model: CorpusModel, rows: np.ndarray, config: RankConfig, dense: bool
+) -> _Items:
+    ids = tuple(model.ids[r] for r in rows)
     _, source = np.unique(
         np.array([model.source_ids[r] for r in rows], dtype=object), return_inverse=True
     )
 
     similarity = model.similarity[rows]
     pairs = csr(similarity @ similarity.T)
-    dense = None
-    wanted = len(profiles) * config.candidate_factor * 10  # roughly how many pairs are looked up
-    if len(rows) <= DENSE_SIMILARITY_MAX and wanted >= len(rows):  # float16 is plenty for MMR
-        dense = np.zeros((len(rows), len(rows)), dtype=np.float16)
-        dense[pairs.nonzero()] = pairs.data
+    sims = None
+    if dense:  # float16 is plenty for MMR
+        sims = np.zeros((len(rows), len(rows)), dtype=np.float16)
+        sims[pairs.nonzero()] = pairs.data
     linked = pairs.copy()
     linked.data = (linked.data >= config.duplicate_similarity - 1e-6).astype(np.float32)
     linked.eliminate_zeros()
+    linked = _same_story(model, rows, linked)
     _, story = connected_components(linked, directed=False)
     counts = np.bincount(story, minlength=story.max(initial=-1) + 1)
     members: dict[int, tuple[int, ...]] = {}
@@ -106,23 +143,48 @@ def prepare_items(
             shape=(len(rows), len(audience_index)),
         )
     )
-    mute_hits = csr(profiles.mute_words @ model.hashed[rows].T)
-    mute_hits.data = (mute_hits.data >= 1.0 - 1e-4).astype(np.float32)
-    mute_hits.eliminate_zeros()
     return _Items(
         rows=rows,
         ids=ids,
         local={item_id: i for i, item_id in enumerate(ids)},
         items_t=csr(model.matrix[rows].T),
-        factor=factor,
+        factor=np.empty(0, dtype=np.float32),
         source=source.astype(np.int64),
         story=story.astype(np.int64),
         members=members,
-        sims=dense,
+        sims=sims,
         similarity=similarity,
         gem=gem,
         audience_index=audience_index,
-        mute_hits=mute_hits,
+        mute_hits=sp.csr_matrix((0, len(rows)), dtype=np.float32),
+    )
+
+
+def stories(model: CorpusModel, rows: np.ndarray, config: RankConfig) -> np.ndarray:
+    """Story code of each of the model rows ``rows``: equal codes are collapsed as one story
+    (near-duplicates whose names, numbers and titles agree; see :func:`_same_story`)."""
+    rows = np.asarray(rows, dtype=np.int64)
+    return _item_structure(model, rows, config, dense=False).story
+
+
+def _same_story(model: CorpusModel, rows: np.ndarray, linked: sp.csr_matrix) -> sp.csr_matrix:
+    """``linked`` (similar-enough item pairs) without the pairs whose names and numbers
+    disagree: the same template about another company or price is another story."""
+    anchors = model.item_anchors()
+    upper = sp.triu(linked, k=1).tocoo()
+    keep = np.fromiter(
+        (
+            same_story(anchors[rows[i]], anchors[rows[j]])
+            for i, j in zip(upper.row.tolist(), upper.col.tolist(), strict=True)
+        ),
+        dtype=bool,
+        count=upper.nnz,
+    )
+    return csr(
+        sp.coo_matrix(
+            (np.ones(int(keep.sum()), dtype=np.float32), (upper.row[keep], upper.col[keep])),
+            shape=linked.shape,
+        )
     )
 
 

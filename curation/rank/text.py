@@ -113,3 +113,48 @@ def display_words(forms: dict[str, dict[str, int]]) -> dict[str, str]:
 def display_term(term: str, words: dict[str, str]) -> str:
     """A vocabulary term (stem or stem pair) as readable words."""
     return " ".join(words.get(part, part) for part in term.split(" "))
+
+
+_ANCHOR = re.compile(r"\b(?:\d[\d.,]*\d|\d|[A-Z][A-Za-z]+)\b")
+ANCHOR_AGREEMENT = 0.6  # anchor Jaccard at or above which two similar items may be one story
+TITLE_AGREEMENT = 0.34  # title-word Jaccard below which two items are two stories
+_MIN_ANCHORS = 1  # items with fewer anchors than this are judged on their words alone
+
+
+def anchors(title: str, text: str) -> frozenset[str]:
+    """The names and numbers of an item: what must agree for two items to be the same story.
+
+    Numbers anywhere, and capitalised words of the body that are not stop words; a title word
+    counts only when the body also writes it capitalised (so a Title Case headline adds its
+    names, not its every word). "Union Pacific raises crude oil postings" and "Sun Co raises
+    crude oil postings" share a template and words, but not these."""
+    body = {m for m in _ANCHOR.findall(text or "") if m.lower() not in STOP_WORDS}
+    numbers = {m for m in _ANCHOR.findall(title or "") if m[0].isdigit()}
+    titled = {m for m in _ANCHOR.findall(title or "") if m in body}
+    return frozenset(w.lower().rstrip(".,") for w in body | numbers | titled)
+
+
+def story_marks(title: str, text: str) -> frozenset[str]:
+    """What :func:`same_story` compares: the item's anchors, and its title's stems (``t:``)."""
+    return anchors(title, text) | frozenset("t:" + w for w in stems(title or ""))
+
+
+def same_story(a: frozenset[str], b: frozenset[str]) -> bool:
+    """Whether two similar items' marks allow them to be one story.
+
+    Their titles share at least ``TITLE_AGREEMENT`` of their words (Jaccard), the numbers of
+    one occur in the other (when both have numbers), and their anchors
+    overlap by at least ``ANCHOR_AGREEMENT`` or one item's anchors all occur in the other (a
+    shorter excerpt of the same report); items with too few anchors to tell are judged on the
+    titles alone."""
+    ta, tb = {w for w in a if w.startswith("t:")}, {w for w in b if w.startswith("t:")}
+    if ta and tb and len(ta & tb) < TITLE_AGREEMENT * len(ta | tb):
+        return False
+    a, b = a - ta, b - tb
+    na, nb = {w for w in a if w[0].isdigit()}, {w for w in b if w[0].isdigit()}
+    if na and nb and not (na <= nb or nb <= na):  # numbers of one report all in the other
+        return False
+    if len(a) < _MIN_ANCHORS or len(b) < _MIN_ANCHORS:
+        return True
+    shared = len(a & b)
+    return shared >= ANCHOR_AGREEMENT * len(a | b) or shared == min(len(a), len(b))

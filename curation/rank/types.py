@@ -22,7 +22,9 @@ class RankConfig:
     use_stemmer: bool = True
     bigrams: bool = True
     min_df: int = 2  # a term must occur in at least this many window items
-    max_df: float = 0.5  # ...and in at most this fraction of them
+    # words in more than this fraction of them are still matched (their idf is low), but stay
+    # out of query expansion and of the duplicate/diversity vectors
+    max_df: float = 0.5
     max_features: int | None = 1_000_000
     title_weight: float = 3.0  # a title occurrence counts as this many body occurrences
     bm25_k1: float = 1.2  # term-frequency saturation
@@ -34,6 +36,9 @@ class RankConfig:
     expansion_terms: int = 30  # words added to each phrase (0: no expansion)
     expansion_weight: float = 0.7  # share of the profile vector given to the added words
     expansion_doc_terms: int = 0  # only each item's strongest words feed the expansion (0: all)
+    # an added word must occur in pool items holding at least this share of the pool's weight
+    # (one item's own words or a sub-topic's do not get in; 0: no such limit)
+    expansion_min_share: float = 0.1
 
     # --- feedback (Rocchio) ---
     # pull towards items marked useful / push away from items marked not useful; each centroid
@@ -42,6 +47,9 @@ class RankConfig:
     feedback_negative: float = 2.0
     feedback_terms: int = 50  # strongest words kept from each feedback centroid
     feedback_full_after: int = 10  # feedback reaches full weight after this many signals
+    # per interest: an interest whose items were marked useful u and not useful n times weighs
+    # ((1 + u) / (1 + n)) ** this, relative to the person's other interests (0: off)
+    feedback_interest: float = 0.5
 
     # --- scoring ---
     recency_half_life_hours: float = 36.0  # score halves for every this many hours of age
