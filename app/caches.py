@@ -11,7 +11,9 @@ class RecordedDigests:
     """Serialised digests by (person, person's creation time, local date).
 
     A recorded digest never changes, so its JSON can be answered from memory; the creation time
-    tells a new person apart from a deleted one. Least recently used entries go first.
+    tells a new person apart from a deleted one. Least recently used entries go first. Each API
+    process keeps its own, and needs no invalidation across processes: only final digests
+    (recorded, with items) are kept, and those are the same in every process.
     """
 
     def __init__(self, size: int = 10_000) -> None:

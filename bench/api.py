@@ -1,4 +1,4 @@
-"""API benchmark: GET /v1/me/digest against GET /healthz on the same uvicorn server.
+"""API benchmark: GET /v1/me/digest and the live GET /v1/me/recommendations against GET /healthz.
 
 Stores 10,000 items, fits the ranking model, creates a person, starts `uvicorn app.main:app` in
 its own process, and drives load from another process (aiohttp, keep-alive connections).
@@ -6,7 +6,11 @@ The digest is built on its first request and served as recorded after, so the fi
 a learner's client sees all day. Medians of --runs runs, alternating the two endpoints, once with
 the API-key cache at its default and once with it off (every request authenticated by query).
 
-    python bench/api.py --items 10000 --seconds 5 --runs 3
+Then the live ranking: --rec-items items of real text (../shared/data/ranking/) first seen in
+the last day, a fitted model, and GET /v1/me/recommendations against /healthz at
+--rec-connections connections: requests/s and latency p50/p99 (target p99 ≤ 50 ms).
+
+    python bench/api.py --items 10000 --seconds 5 --runs 3 --rec-items 5000 --rec-connections 32
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bench import make_parser  # noqa: E402
+from bench.feedhost import real_docs  # noqa: E402
 from curation.ingest.records import CleanItem  # noqa: E402
 from curation.people.records import NewPerson
 from curation.services import make_curation  # noqa: E402
@@ -50,7 +55,8 @@ WORDS = [
 ]
 
 
-def seed(url: str, n_items: int) -> str:
+def seed(url: str, n_items: int, real: bool = False) -> str:
+    """Store ``n_items`` (real text, or the small vocabulary), fit the model, add a person."""
     upgrade(url)
     engine = make_engine(url)
     store = Store(engine)
@@ -58,12 +64,17 @@ def seed(url: str, n_items: int) -> str:
     now = datetime.now(UTC)
     sources = [store.add_source(f"https://feeds{i}.example.org/rss").id for i in range(20)]
     per = n_items // len(sources)
+    docs = real_docs() if real else []
     for s in sources:
         items = []
         for j in range(per):
-            words = [rnd.choice(WORDS) for _ in range(120)]
-            title = " ".join(words[:7]).capitalize()
-            text = " ".join(words)
+            if docs:
+                title, text = docs[(s * per + j) % len(docs)]
+                title, text = " ".join(title.split()) or f"Post {j}", " ".join(text.split())
+            else:
+                words = [rnd.choice(WORDS) for _ in range(120)]
+                title = " ".join(words[:7]).capitalize()
+                text = " ".join(words)
             items.append(
                 CleanItem(
                     guid=f"{s}-{j}",
@@ -87,25 +98,33 @@ def seed(url: str, n_items: int) -> str:
             email="bench@example.org",
             name="Bench",
             digest_hour=0,  # due at any hour: the recorded digest, not a live preview
-            interests=[("python testing", 1.0), ("team leadership", 2.0)],
+            interests=(
+                [("space", 1.0), ("middle east politics", 1.0), ("hockey", 0.7)]
+                if real
+                else [("python testing", 1.0), ("team leadership", 2.0)]
+            ),
         )
     )
     return key
 
 
-async def load(url: str, key: str, seconds: float, connections: int) -> float:
+async def load(url: str, key: str, seconds: float, connections: int) -> dict:
+    """Requests/s and latency percentiles (ms) of ``connections`` clients for ``seconds``."""
     import aiohttp
 
     headers = {"Authorization": f"Bearer {key}"}
     done = 0
     errors = 0
+    latencies: list[float] = []
     stop = time.perf_counter() + seconds
 
     async def worker(session: aiohttp.ClientSession) -> None:
         nonlocal done, errors
         while time.perf_counter() < stop:
+            sent = time.perf_counter()
             async with session.get(url, headers=headers) as resp:
                 await resp.read()
+                latencies.append(time.perf_counter() - sent)
                 if resp.status == 200:
                     done += 1
                 else:
@@ -118,18 +137,23 @@ async def load(url: str, key: str, seconds: float, connections: int) -> float:
         elapsed = time.perf_counter() - started
     if errors:
         raise SystemExit(f"{errors} non-200 answers from {url}")
-    return done / elapsed
+    latencies.sort()
+
+    def pct(q: float) -> float:
+        return latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000
+
+    return {"rate": done / elapsed, "p50": pct(0.50), "p99": pct(0.99)}
 
 
-def load_process(url: str, key: str, seconds: float, connections: int) -> float:
+def load_process(url: str, key: str, seconds: float, connections: int) -> dict:
     """Run the load generator in its own process, so it does not share the server's CPU."""
     args = ", ".join(repr(a) for a in (url, key, seconds, connections))
     code = (
-        f"import asyncio, sys; sys.path.insert(0, {str(ROOT)!r}); from bench.api import load; "
-        f"print(asyncio.run(load({args})))"
+        f"import asyncio, json, sys; sys.path.insert(0, {str(ROOT)!r}); from bench.api import load; "
+        f"print(json.dumps(asyncio.run(load({args}))))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    return float(out.stdout.strip())
+    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def free_port() -> int:
@@ -139,7 +163,9 @@ def free_port() -> int:
 
 
 def main() -> None:
-    ap = make_parser(__doc__, items=10_000, seconds=5.0, connections=16)
+    ap = make_parser(
+        __doc__, items=10_000, seconds=5.0, connections=16, rec_items=5_000, rec_connections=32
+    )
     ap.add_argument(
         "--auth-cache-seconds",
         type=float,
@@ -147,27 +173,56 @@ def main() -> None:
         default=[5.0, 0.0],
         help="run the server once per value: 5 is the default, 0 authenticates every request",
     )
+    ap.add_argument("--skip-digest", action="store_true", help="only the recommendations part")
     args = ap.parse_args()
+    results = {}
     with tempfile.TemporaryDirectory() as tmp:
-        url = f"sqlite:///{tmp}/api.db"
-        key = seed(url, args.items)
-        results = {}
-        for cache in args.auth_cache_seconds:
-            results[cache] = serve_and_load(url, key, cache, args)
-    print(f"\nmedians of {args.runs} runs, {args.connections} connections, one uvicorn worker")
+        if not args.skip_digest:
+            url = f"sqlite:///{tmp}/api.db"
+            key = seed(url, args.items)
+            for cache in args.auth_cache_seconds:
+                results[cache] = serve_and_load(
+                    url, key, cache, args, "/v1/me/digest", args.connections, args.items
+                )
+        url = f"sqlite:///{tmp}/recommendations.db"
+        key = seed(url, args.rec_items, real=True)
+        live = serve_and_load(
+            url, key, 5.0, args, "/v1/me/recommendations", args.rec_connections, args.rec_items
+        )
+    print(f"\nmedians of {args.runs} runs, one uvicorn worker")
     for cache, (health, dig) in results.items():
-        h, d = statistics.median(health), statistics.median(dig)
-        label = f"CURATION_API_AUTH_CACHE_SECONDS={cache:g}"
-        print(f"{label}: healthz {h:6.0f} req/s, digest {d:6.0f} req/s, ratio {d / h:.2f}")
+        label = f"CURATION_API_AUTH_CACHE_SECONDS={cache:g}, {args.connections} connections"
+        print(f"{label}:\n  healthz {line(health)}\n  digest  {line(dig)}")
+    health, recs = live
+    print(f"recommendations, {args.rec_items} items, {args.rec_connections} connections:")
+    print(f"  healthz         {line(health)}\n  recommendations {line(recs)} (target p99 ≤ 50 ms)")
 
 
-def serve_and_load(url: str, key: str, cache: float, args: argparse.Namespace) -> tuple[list, list]:
-    """Start uvicorn with the given key-cache time, then alternate healthz and digest load."""
+def line(rows: list[dict]) -> str:
+    def med(key: str) -> float:
+        return statistics.median(r[key] for r in rows)
+
+    return f"{med('rate'):6.0f} req/s, p50 {med('p50'):6.1f} ms, p99 {med('p99'):6.1f} ms"
+
+
+def serve_and_load(
+    url: str,
+    key: str,
+    cache: float,
+    args: argparse.Namespace,
+    path: str,
+    connections: int,
+    items: int,
+) -> tuple[list[dict], list[dict]]:
+    """Start uvicorn with the given key-cache time, then alternate healthz and ``path`` load."""
     port = free_port()
     env = {
         **os.environ,
         "CURATION_DATABASE_URL": url,
         "CURATION_API_AUTH_CACHE_SECONDS": str(cache),
+        # one client hammering one key: the per-key and per-address limits would answer 429
+        "CURATION_RATE_LIMIT_PER_KEY": "0",
+        "CURATION_RATE_LIMIT_PER_ADDRESS": "0",
     }
     server = subprocess.Popen(
         [
@@ -192,24 +247,20 @@ def serve_and_load(url: str, key: str, cache: float, args: argparse.Namespace) -
                 break
             except OSError:
                 time.sleep(0.2)
-        req = urllib.request.Request(
-            base + "/v1/me/digest", headers={"Authorization": f"Bearer {key}"}
-        )
-        digest = json.loads(urllib.request.urlopen(req, timeout=60).read())
-        n = sum(len(s["items"]) for s in digest["sections"])
-        print(f"auth cache {cache:g} s; {args.items} items stored; the digest holds {n} items")
-        health, dig = [], []
+        req = urllib.request.Request(base + path, headers={"Authorization": f"Bearer {key}"})
+        body = json.loads(urllib.request.urlopen(req, timeout=60).read())
+        sections = body.get("sections")
+        n = sum(len(s["items"]) for s in sections) if sections else len(body.get("items", []))
+        print(f"auth cache {cache:g} s; {items} items stored; {path} answers {n} items")
+        health, other = [], []
         for run in range(args.runs):
-            health.append(load_process(base + "/healthz", key, args.seconds, args.connections))
-            dig.append(load_process(base + "/v1/me/digest", key, args.seconds, args.connections))
-            print(
-                f"run {run + 1}: healthz {health[-1]:.0f} req/s, digest {dig[-1]:.0f} req/s",
-                flush=True,
-            )
+            health.append(load_process(base + "/healthz", key, args.seconds, connections))
+            other.append(load_process(base + path, key, args.seconds, connections))
+            print(f"run {run + 1}: healthz {health[-1]}, {path} {other[-1]}", flush=True)
     finally:
         server.terminate()
         server.wait()
-    return health, dig
+    return health, other
 
 
 if __name__ == "__main__":

@@ -1,4 +1,10 @@
-"""A fast feed host for benchmarks, run in its own process: N synthetic RSS feeds × M entries.
+"""A fast feed host for benchmarks, run in its own process: N RSS feeds × M entries.
+
+Entries carry real text by default (``--text real``: the collections of ../shared/data/ranking/,
+20 Newsgroups, BBC and AG News mixed, ~1.3 KB per entry, each document used once until the
+pool runs out) or the old 35-word vocabulary (``--text vocab``), which flatters full-text
+indexing. ``--newest`` sets the pubDate of each feed's first entry (the others are an hour
+apart, older).
 
 GET /feed/{i}.xml answers 200 with an ETag and Last-Modified, or 304 on a matching validator.
 GET /stats returns JSON counts of 200s, 304s and body bytes sent; POST /reset clears them.
@@ -12,6 +18,7 @@ from pathlib import Path
 
 # run as a script, bench/ is first on the path, where bench/email.py would shadow the stdlib
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import argparse
 import hashlib
@@ -63,19 +70,46 @@ WORDS = [
 ]
 
 
-def make_feed(i: int, entries: int, base: str) -> bytes:
+def real_docs(seed: int = 7) -> list[tuple[str, str]]:
+    """(title, body) of every document of the ranking collections, in a fixed shuffled order."""
+    from bench.quality import COLLECTIONS, load
+
+    docs = [(d.title, d.body) for name in COLLECTIONS for d in load(name) if d.body.strip()]
+    random.Random(seed).shuffle(docs)
+    return docs
+
+
+def _paragraphs(body: str) -> str:
+    parts = [p.strip() for p in body.split("\n\n") if p.strip()]
+    return "".join(f"<p>{escape(' '.join(p.split()))}</p>" for p in parts)
+
+
+def make_feed(
+    i: int,
+    entries: int,
+    base: str,
+    docs: list[tuple[str, str]] | None = None,
+    newest: datetime = datetime(2026, 11, 1, tzinfo=UTC),
+) -> bytes:
     rnd = random.Random(i)
-    start = datetime(2026, 11, 1, tzinfo=UTC)
     parts = [
         '<?xml version="1.0" encoding="utf-8"?>\n<rss version="2.0"><channel>',
         f"<title>Bench feed {i}</title><link>https://site{i}.example.com/</link>",
         "<description>synthetic</description>",
     ]
     for j in range(entries):
-        words = " ".join(rnd.choice(WORDS) for _ in range(150))
-        title = " ".join(rnd.choice(WORDS) for _ in range(8)).capitalize()
-        html = f"<p>{words[:500]}</p><p><a href='https://site{i}.example.com/x'>more</a> {words[500:]}</p>"
-        when = format_datetime(start - timedelta(hours=j), usegmt=True)
+        if docs:
+            title, body = docs[(i * entries + j) % len(docs)]
+            title = " ".join(title.split())[:200] or f"Post {j}"
+            html = _paragraphs(body) + f"<p><a href='https://site{i}.example.com/x'>more</a></p>"
+        else:
+            words = " ".join(rnd.choice(WORDS) for _ in range(150))
+            title = " ".join(rnd.choice(WORDS) for _ in range(8)).capitalize()
+            html = (
+                f"<p>{words[:500]}</p><p><a href='https://site{i}.example.com/x'>more</a>"
+                f" {words[500:]}</p>"
+            )
+        when = format_datetime(newest - timedelta(hours=j), usegmt=True)
         parts.append(
             f"<item><title>{escape(title)}</title>"
             f"<link>https://site{i}.example.com/posts/{j}?utm_source=rss</link>"
@@ -91,8 +125,14 @@ def main() -> None:
     ap.add_argument("--feeds", type=int, default=500)
     ap.add_argument("--entries", type=int, default=50)
     ap.add_argument("--port", type=int, default=0)
+    ap.add_argument("--text", choices=("real", "vocab"), default="real")
+    ap.add_argument("--newest", default="2026-11-01T00:00:00+00:00", help="ISO time, with zone")
     args = ap.parse_args()
-    feeds = {f"/feed/{i}.xml": make_feed(i, args.entries, "") for i in range(args.feeds)}
+    docs = real_docs() if args.text == "real" else None
+    newest = datetime.fromisoformat(args.newest)
+    feeds = {
+        f"/feed/{i}.xml": make_feed(i, args.entries, "", docs, newest) for i in range(args.feeds)
+    }
     etags = {k: '"' + hashlib.sha1(v).hexdigest()[:16] + '"' for k, v in feeds.items()}
     modified = "Sun, 01 Nov 2026 00:00:00 GMT"
     stats = {"200": 0, "304": 0, "bytes": 0}

@@ -3,6 +3,9 @@
 Generates N feeds × M entries, serves them from a real HTTP server in another process
 (bench/feedhost.py), ingests them cold into a fresh SQLite database, then re-polls
 (every feed unchanged: 304s, no bodies). Each peer runs --runs times; medians are printed.
+Entries carry real text (``--text real``, the default: the collections of
+../shared/data/ranking/, ~1.3 KB per entry); ``--text vocab`` is the old 35-word vocabulary,
+which flatters full-text indexing.
 
     pip install -e '.[bench]'        # reader and rank-bm25
     python bench/ingest.py --feeds 500 --entries 50 --runs 3
@@ -119,6 +122,7 @@ def main() -> None:
         help="reader's update_feeds(workers=…); 1 is reader's default",
     )
     ap.add_argument("--skip-reader", action="store_true")
+    ap.add_argument("--text", choices=("real", "vocab"), default="real", help="entry text")
     args = ap.parse_args()
 
     host = subprocess.Popen(
@@ -129,6 +133,8 @@ def main() -> None:
             str(args.feeds),
             "--entries",
             str(args.entries),
+            "--text",
+            args.text,
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
@@ -159,7 +165,8 @@ def report(args: argparse.Namespace, ours: list[dict], theirs: list[dict]) -> No
 
     total = args.feeds * args.entries
     print(
-        f"\n{args.feeds} feeds × {args.entries} entries = {total} entries, {args.runs} runs, medians"
+        f"\n{args.feeds} feeds × {args.entries} entries = {total} entries ({args.text} text),"
+        f" {args.runs} runs, medians"
     )
     o_rate = med(ours, "entries") / med(ours, "cold_s")
     print(

@@ -24,6 +24,10 @@ For example::
     rm -rf /run/curation-metrics && mkdir -p /run/curation-metrics
     PROMETHEUS_MULTIPROC_DIR=/run/curation-metrics uvicorn app.main:app --workers 4
 
+``curation run --workers N`` and ``curation serve --workers N`` (:mod:`curation.cli.serve`) do
+both steps themselves: they empty the directory ``PROMETHEUS_MULTIPROC_DIR`` names, or make a
+temporary one (removed at exit), before the API processes start.
+
 Each process then keeps its values in memory-mapped files in that directory (one set per process
 id) and ``/metrics``, whichever worker answers it, adds up all the files with prometheus-client's
 ``MultiProcessCollector``. Counters and histograms include processes that have exited since the

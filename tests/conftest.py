@@ -1,27 +1,28 @@
-"""Shared fixtures: a real local feed server, settings on a temporary SQLite file, an optional
-real PostgreSQL (``CURATION_TEST_POSTGRES_URL``; tests using it skip when it is unset), and the
-environment for the command line. The SMTP server is in ``tests/mail/conftest.py``.
+"""Shared fixtures: a real local feed server, a real SMTP server, settings on a temporary SQLite
+file, an optional real PostgreSQL (``CURATION_TEST_POSTGRES_URL``; tests using it skip when it
+is unset), and the environment for the command line.
 
 Helpers that are not fixtures live in ``tests/helpers/``."""
 
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import Engine
 
 from curation.settings import Settings
 from curation.storage.engine import make_engine, upgrade
 from curation.storage.feeds import Store
+from curation.storage.scratch import scratch_database
 from tests.helpers.cli import clean_env
 from tests.helpers.feedserver import FeedServer
 from tests.helpers.settings import db_url, make_settings
+from tests.helpers.smtp import MailServer
 
 if TYPE_CHECKING:
     from tests.helpers.api import Api
@@ -32,6 +33,13 @@ PG_ENV = "CURATION_TEST_POSTGRES_URL"
 @pytest.fixture
 def feed_server() -> Iterator[FeedServer]:
     with FeedServer() as server:
+        yield server
+
+
+@pytest.fixture
+def smtp() -> Iterator[MailServer]:
+    """A real SMTP server (aiosmtpd) in this process (tests/helpers/smtp.py)."""
+    with MailServer() as server:
         yield server
 
 
@@ -58,20 +66,8 @@ def _pg_database(prefix: str) -> Iterator[str]:
     base = os.environ.get(PG_ENV)
     if not base:
         pytest.skip(f"{PG_ENV} is not set: PostgreSQL tests need a server (see README)")
-    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield base.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(
-                text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"),
-                {"n": name},
-            )
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        admin.dispose()
+    with scratch_database(base, prefix) as url:
+        yield url
 
 
 @pytest.fixture
@@ -87,6 +83,12 @@ def any_store(request: pytest.FixtureRequest, sqlite_url: str) -> Store:
     url = sqlite_url if request.param == "sqlite" else request.getfixturevalue("pg_url")
     upgrade(url)
     return Store(make_engine(url))
+
+
+@pytest.fixture
+def engine(any_store: Store) -> Engine:
+    """The engine of ``any_store`` (SQLite and PostgreSQL)."""
+    return any_store.engine
 
 
 @pytest.fixture

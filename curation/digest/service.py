@@ -9,7 +9,9 @@ digest is built once and an item is never delivered twice, even when two process
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 
@@ -20,15 +22,17 @@ from curation.digest.view import DigestView, EntryView, GemView, ItemView, Secti
 from curation.errors import NotFound
 from curation.ingest.clean import clean_text
 from curation.people.records import PersonRecord
-from curation.rank.recommender import Recommender
+from curation.rank.recommender import RankRequest, Recommender
+from curation.rank.types import Candidate
 from curation.records import ItemRecord
 from curation.settings import Settings
-from curation.storage.digests import DigestRow, DigestRows, PickRow
+from curation.storage.digests import DigestRow, DigestRows, NewDigest, PickRow
 from curation.storage.gems import GemStore
 from curation.storage.items import ItemQueries
 from curation.storage.people import PeopleStore
 
 EXCERPT_CHARS = 280
+_LIVE_VIEWS_KEPT = 10_000  # people whose live list's items a process keeps
 
 
 NO_MODEL = (
@@ -78,6 +82,8 @@ class DigestService:
         self.items = items
         self.gems = gems
         self.recommender = recommender
+        self._lock = threading.Lock()
+        self._views: OrderedDict[int, tuple[list[Candidate], dict[int, ItemView]]] = OrderedDict()
 
     # ---- reading ---------------------------------------------------------------------------
 
@@ -103,11 +109,26 @@ class DigestService:
         if since is None:
             since = now - self._first_window
         ranked = self.recommender.rank(person, since=since, until=now, limit=limit)
-        views = self.item_views([c.item_id for c in ranked])
+        views = self._live_views(person.id, ranked)
         found = [
             Recommendation(views[c.item_id], c.score, c.why) for c in ranked if c.item_id in views
         ]
         return Recommendations(found, self._note(person))
+
+    def _live_views(self, person_id: int, ranked: list[Candidate]) -> dict[int, ItemView]:
+        """The items of a live list; when the recommender reused the person's list (see
+        :meth:`Recommender.rank`), the items read for it then (as stale as the list)."""
+        with self._lock:
+            found = self._views.get(person_id)
+        if found is not None and found[0] is ranked:
+            return found[1]
+        views = self.item_views([c.item_id for c in ranked])
+        with self._lock:
+            self._views[person_id] = (ranked, views)
+            self._views.move_to_end(person_id)
+            while len(self._views) > _LIVE_VIEWS_KEPT:
+                self._views.popitem(last=False)
+        return views
 
     def _note(self, person: PersonRecord) -> str | None:
         """Why a list would be empty for a reason other than a quiet day, or None."""
@@ -142,41 +163,126 @@ class DigestService:
             return self.preview(person, day, now)
         return self.build(person, day, now)
 
-    def build_due(self, now: datetime | None = None) -> list[DigestView]:
+    def build_due(
+        self,
+        now: datetime | None = None,
+        *,
+        person_ids: Sequence[int] | None = None,
+        on_chunk: Callable[[list[DigestView]], None] | None = None,
+    ) -> list[DigestView]:
         """Build every digest due now (each person's local digest hour has come), and fill the
-        day's empty ones that new items would now fill."""
+        day's empty ones that new items would now fill.
+
+        ``person_ids`` limits this to those people (default: everyone). People are taken in
+        chunks of ``digest_chunk_people``: per chunk, one read of their last digests, delivered
+        items and feedback, one ranking call and one transaction that records the chunk's new
+        digests; ``on_chunk`` gets each chunk's digests once they are recorded (e.g. to start
+        sending them while the next chunk is built)."""
         now = now or utcnow()
-        built = []
-        for person in self.people.all():
-            last = self.rows.last(person.id)
+        built: list[DigestView] = []
+        for people in self._chunks(person_ids):
+            views = self._build_chunk(people, now)
+            if views:
+                built.extend(views)
+                if on_chunk is not None:
+                    on_chunk(views)
+        return built
+
+    def _chunks(self, person_ids: Sequence[int] | None) -> Iterator[list[PersonRecord]]:
+        size = self.settings.digest_chunk_people
+        if person_ids is not None:
+            ids = sorted(set(person_ids))
+            for start in range(0, len(ids), size):
+                people = self.people.many(ids[start : start + size])
+                if people:
+                    yield people
+            return
+        after = 0
+        while people := self.people.list(after_id=after, limit=size):
+            yield people
+            after = people[-1].id
+
+    def _build_chunk(self, people: Sequence[PersonRecord], now: datetime) -> list[DigestView]:
+        """The digests due now among ``people``: new days recorded in one transaction, empty
+        days filled one by one (rare)."""
+        lasts = self.rows.last_many([p.id for p in people])
+        newest: int | None = None
+        builds: list[tuple[PersonRecord, str, datetime]] = []
+        refills: list[tuple[PersonRecord, DigestRow]] = []
+        for person in people:
             day = digest_due(now, person.timezone, person.digest_hour, None)
             if day is None:
                 continue
+            last = lasts.get(person.id)
             if last is None or last.day != day:
-                built.append(self.build(person, day, now))
-            elif last.item_count == 0 and self.rows.has_news(last):
-                built.append(self.refill(person, last, now))
+                start = window_start(last.window_end if last else None, now, self._first_window)
+                builds.append((person, day, start))
+            elif last.item_count == 0:
+                if newest is None:
+                    newest = self.rows.newest_item_id()
+                if self._has_news(last, newest):
+                    refills.append((person, last))
+        if not builds and not refills:
+            return []
+        shown = self._shown_many(
+            [(person, start) for person, _, start in builds]
+            + [(person, row.window_start) for person, row in refills],
+            now,
+        )
+        built = self._record_many(builds, shown, now)
+        for person, row in refills:
+            built.append(self._refill_shown(person, row, now, *shown[person.id]))
         return built
+
+    def _has_news(self, row: DigestRow, newest_item_id: int) -> bool:
+        if row.seen_item_id is not None:
+            return newest_item_id > row.seen_item_id
+        return self.rows.has_news(row)  # recorded before migration 0008
+
+    def _record_many(
+        self,
+        builds: Sequence[tuple[PersonRecord, str, datetime]],
+        shown: dict[int, tuple[list[Pick], dict[int, ItemView]]],
+        now: datetime,
+    ) -> list[DigestView]:
+        """Record the new days in one transaction; where another process was first, its
+        recorded digest."""
+        if not builds:
+            return []
+        people = {person.id: person for person, _, _ in builds}
+        made: dict[int, DigestView] = {}
+
+        def payload(digest: NewDigest, digest_id: int) -> str:
+            picks, views = shown[digest.person_id]
+            person = people[digest.person_id]
+            made[digest.person_id] = self._view(digest_id, person, digest.day, now, picks, views)
+            return made[digest.person_id].to_json()
+
+        digests = [
+            NewDigest(
+                person.id,
+                day,
+                start,
+                [PickRow(p.item_id, p.section, p.score) for p in shown[person.id][0]],
+            )
+            for person, day, start in builds
+        ]
+        stored = self.rows.record_many(digests, now=now, payload=payload)
+        lost = [(d.person_id, d.day) for d in digests if d.person_id not in stored]
+        if lost:
+            for person_id, row in self.rows.get_many(lost).items():
+                made[person_id] = DigestView.from_json(row.payload or "{}")
+        return [made[d.person_id] for d in digests if d.person_id in made]
 
     def build(self, person: PersonRecord, day: str, now: datetime) -> DigestView:
         """Rank, pick and record the digest for ``day`` (or return the one already recorded)."""
         start = self._window_start(person, now)
-        picks, views = self._shown(person, start, now)
-        return self._store(
-            person,
-            day,
-            now,
-            picks,
-            views,
-            lambda rows, payload: self.rows.record(
-                person_id=person.id,
-                day=day,
-                window_start=start,
-                now=now,
-                picks=rows,
-                payload=payload,
-            ),
+        built = self._record_many(
+            [(person, day, start)], self._shown_many([(person, start)], now), now
         )
+        if not built:
+            raise NotFound(f"no digest for {day}", resource_id=day)
+        return built[0]
 
     def preview(self, person: PersonRecord, day: str, now: datetime) -> DigestView:
         """What the day's digest would hold now, recorded nowhere."""
@@ -186,7 +292,16 @@ class DigestService:
 
     def refill(self, person: PersonRecord, row: DigestRow, now: datetime) -> DigestView:
         """Fill the day's empty digest with what arrived since (or return it as it is)."""
-        picks, views = self._shown(person, row.window_start, now)
+        return self._refill_shown(person, row, now, *self._shown(person, row.window_start, now))
+
+    def _refill_shown(
+        self,
+        person: PersonRecord,
+        row: DigestRow,
+        now: datetime,
+        picks: list[Pick],
+        views: dict[int, ItemView],
+    ) -> DigestView:
         return self._store(
             person,
             row.day,
@@ -206,9 +321,46 @@ class DigestService:
         self, person: PersonRecord, start: datetime, now: datetime
     ) -> tuple[list[Pick], dict[int, ItemView]]:
         """The picks of the window whose items can still be shown, and those items."""
-        picks = self._picks(person, start, now)
-        views = self.item_views([p.item_id for p in picks])
-        return [p for p in picks if p.item_id in views], views
+        return self._shown_many([(person, start)], now)[person.id]
+
+    def _shown_many(
+        self, windows: Sequence[tuple[PersonRecord, datetime]], now: datetime
+    ) -> dict[int, tuple[list[Pick], dict[int, ItemView]]]:
+        """Per person: the picks of their window ``(start, now]`` whose items can still be
+        shown, and the items (one dict shared by everyone). Set-based: one read each of the
+        delivered items, the gems and the item texts, and one ranking call per group of
+        people sharing a window (:meth:`Recommender.rank_many`)."""
+        earliest = min(start for _, start in windows)
+        offers = self._gem_offers(since=earliest)
+        delivered = self.rows.delivered_among(
+            [person.id for person, _ in windows],
+            first_seen_after=earliest,
+            until=now,
+            also=[offer.item_id for _, offer in offers],
+        )
+        ranked = self.recommender.rank_many(
+            [
+                RankRequest(person, start, frozenset(delivered.get(person.id, ())))
+                for person, start in windows
+            ],
+            until=now,
+            limit=self.settings.digest_max_items * 3,
+        )
+        picks = {
+            person.id: pick(
+                ranked[person.id],
+                [offer for at, offer in offers if at >= start],
+                interests=[phrase for phrase, _ in person.interests],
+                delivered=delivered.get(person.id, set()),
+                limit=self.settings.digest_max_items,
+            )
+            for person, start in windows
+        }
+        views = self.item_views(sorted({p.item_id for chosen in picks.values() for p in chosen}))
+        return {
+            person_id: ([p for p in chosen if p.item_id in views], views)
+            for person_id, chosen in picks.items()
+        }
 
     def _store(
         self,
@@ -219,8 +371,8 @@ class DigestService:
         views: dict[int, ItemView],
         write: Callable[[list[PickRow], Callable[[int], str]], str | None],
     ) -> DigestView:
-        """Record through ``write`` (a new day, or filling an empty one); when it records
-        nothing (another process was first, or nothing to add), the stored digest."""
+        """Record through ``write`` (filling an empty day); when it records nothing (another
+        process was first, or nothing to add), the stored digest."""
         built: list[DigestView] = []
 
         def payload(digest_id: int) -> str:
@@ -229,23 +381,6 @@ class DigestService:
 
         stored = write([PickRow(p.item_id, p.section, p.score) for p in picks], payload)
         return built[-1] if stored is not None else self.for_date(person.id, day)
-
-    def _picks(self, person: PersonRecord, start: datetime, now: datetime) -> list[Pick]:
-        delivered = self.rows.delivered(person.id)
-        ranked = self.recommender.rank(
-            person,
-            since=start,
-            until=now,
-            limit=self.settings.digest_max_items * 3,
-            exclude=delivered,
-        )
-        return pick(
-            ranked,
-            self.gem_offers(since=start),
-            interests=[phrase for phrase, _ in person.interests],
-            delivered=delivered,
-            limit=self.settings.digest_max_items,
-        )
 
     def _view(
         self,
@@ -283,10 +418,11 @@ class DigestService:
             note=None if picks else self._note(person),
         )
 
-    def gem_offers(self, *, since: datetime) -> list[GemOffer]:
-        """Gems tagged since ``since`` (the digest window's start), oldest first."""
+    def _gem_offers(self, *, since: datetime) -> list[tuple[datetime, GemOffer]]:
+        """Gems tagged since ``since`` (the earliest window start), oldest first, each with
+        when it was tagged (a person sees those tagged since their own window's start)."""
         return [
-            GemOffer(g.id, g.item_id, g.note, g.audience, g.curator_name)
+            (g.created_at, GemOffer(g.id, g.item_id, g.note, g.audience, g.curator_name))
             for g in self.gems.recent_gems(since)
         ]
 

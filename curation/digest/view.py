@@ -7,7 +7,7 @@ API's ``GET /v1/me/digest`` and the e-mail show exactly the same content, every 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields, is_dataclass
 from datetime import datetime
 
 from curation.records import SourceRef
@@ -65,7 +65,7 @@ class DigestView:
         return sum(len(s.items) for s in self.sections)
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), default=_encode, ensure_ascii=False)
+        return json.dumps(_plain(self), default=_encode, ensure_ascii=False)
 
     @classmethod
     def from_json(cls, text: str) -> DigestView:
@@ -80,6 +80,23 @@ class DigestView:
             ready_at=datetime.fromisoformat(data["ready_at"]) if data.get("ready_at") else None,
             note=data.get("note"),
         )
+
+
+_FIELDS: dict[type, tuple[str, ...]] = {}  # per dataclass type: its field names
+
+
+def _plain(value: object) -> object:
+    """``dataclasses.asdict`` without its deep copies (a digest is made of immutable values,
+    so the same JSON at a fraction of the cost: this runs once per digest built)."""
+    kind = type(value)
+    names = _FIELDS.get(kind)
+    if names is None and is_dataclass(value):
+        names = _FIELDS[kind] = tuple(f.name for f in fields(value))
+    if names is not None:
+        return {name: _plain(getattr(value, name)) for name in names}
+    if kind is tuple or kind is list:
+        return [_plain(v) for v in value]  # type: ignore[attr-defined]
+    return value
 
 
 def _encode(value: object) -> str:

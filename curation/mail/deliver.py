@@ -26,7 +26,12 @@ unsubscribed before it went out).
 from __future__ import annotations
 
 import logging
+import multiprocessing
+import os
+import queue
+import threading
 import time
+from collections.abc import Sized
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -41,6 +46,7 @@ from curation.mail.render import Renderer, make_renderer
 from curation.mail.transport import Transport, transport_from_settings
 from curation.settings import Settings
 from curation.storage.deliveries import DeliveryRows
+from curation.storage.engine import make_engine
 from curation.storage.people import PeopleStore
 from curation.vocab import DeliveryStatus
 
@@ -48,6 +54,7 @@ log = logging.getLogger(__name__)
 
 PENDING, SENT, FAILED = DeliveryStatus.PENDING, DeliveryStatus.SENT, DeliveryStatus.FAILED
 _LOAD_ALL_FROM = 20  # due digests from which one read of all people beats one read each
+_PROCESSES_FROM = 200  # digests in a chunk from which sender processes are worth starting
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +112,186 @@ def deliver_pending(
             transport.close()
 
 
+class DeliveryPipeline:
+    """Send recorded digests while more are being built (a two-stage pipeline).
+
+    Use as a context manager around the building: each :meth:`ready` (a chunk of digests was
+    recorded) wakes a sender thread that runs a delivery pass (:func:`_deliver`: settle, list,
+    claim, render, send, mark — each digest once, as in :func:`deliver_pending`) over every row
+    due at ``now``; leaving the block runs a last pass and waits for it. Passes of one sender
+    never overlap, and a chunk's rows are only sent once they are recorded. A pass stopped by
+    an unavailable transport ends that sender's work (the next run resumes it).
+
+    Rendering is CPU work that would share one core with the building: from the first chunk
+    of ``_PROCESSES_FROM`` digests on, ``email_sender_processes`` processes (each with its own
+    transport from the settings; only when no transport is given) join the thread, and each
+    sender takes the digests whose id modulo the number of senders is its own. Claims stay
+    atomic, so a digest is sent once whoever lists it. :attr:`report` adds up every pass.
+    """
+
+    def __init__(
+        self,
+        engine: Engine,
+        settings: Settings,
+        *,
+        now: datetime,
+        transport: Transport | None = None,
+        render: Renderer | None = None,
+    ) -> None:
+        self.engine = engine
+        self.settings = settings
+        self.now = now
+        self._own = transport is None
+        self._transport = transport
+        self._render = render
+        self._processes = settings.email_sender_processes if transport is None else 0
+        self._wake = threading.Event()
+        self._finishing = False
+        self._reports: list[DeliveryReport] = []
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="digest-sender", daemon=True)
+        self._senders = 1  # this thread, plus the processes once started
+        self._children: list = []  # (process, its wake event)
+        self._context = multiprocessing.get_context("spawn")
+        self._results = None
+        self._finished = None
+
+    def __enter__(self) -> DeliveryPipeline:
+        self._transport = self._transport or transport_from_settings(self.settings)
+        self._render = self._render or make_renderer(self.settings, now=self.now)
+        self._thread.start()
+        return self
+
+    def ready(self, views: Sized | None = None) -> None:
+        """Digests were recorded (``views``, when given, says how many): send them soon."""
+        big = views is not None and len(views) >= _PROCESSES_FROM
+        if big and self._processes and not self._children:
+            self._start_processes()
+        self._wake.set()
+        for _, wake in self._children:
+            wake.set()
+
+    def _start_processes(self) -> None:
+        self._results = self._context.Queue()
+        self._finished = self._context.Event()
+        senders = 1 + self._processes
+        for n in range(1, senders):
+            wake = self._context.Event()
+            process = self._context.Process(
+                target=_sender_process,
+                args=(self.settings, self.now, (n, senders), wake, self._finished, self._results),
+                name=f"digest-sender-{n}",
+                daemon=True,
+            )
+            process.start()
+            self._children.append((process, wake))
+        self._senders = senders
+
+    def __exit__(self, exc_type, exc, tb) -> None:  # noqa: ANN001
+        self._finishing = True
+        self._wake.set()
+        if self._children:
+            self._finished.set()  # type: ignore[union-attr]
+            for _, wake in self._children:
+                wake.set()
+        self._thread.join()
+        self._collect()
+        if self._own and self._transport is not None:
+            self._transport.close()
+        if self._error is not None and exc is None:
+            raise self._error
+
+    def _collect(self) -> None:
+        """Wait for the sender processes' last passes and take their reports."""
+        waiting = len(self._children)
+        deadline = time.monotonic() + 60 * self.settings.email_lease_minutes
+        while waiting and time.monotonic() < deadline:
+            try:
+                kind, value = self._results.get(timeout=1.0)  # type: ignore[union-attr]
+            except queue.Empty:
+                if not any(p.is_alive() for p, _ in self._children):
+                    break  # died without reporting (its claims come back when the lease ends)
+                continue
+            if kind == "reports":
+                self._reports.extend(value)
+                waiting -= 1
+            else:
+                log.error("an e-mail sender process failed: %s", value)
+        for process, _ in self._children:
+            process.join(timeout=5)
+            if process.is_alive():
+                process.terminate()
+
+    def _run(self) -> None:
+        try:
+            while True:
+                self._wake.wait()
+                self._wake.clear()
+                last = self._finishing  # read before the pass: a later ready() wakes us again
+                report = _deliver(
+                    self.engine,
+                    self._transport,  # type: ignore[arg-type]
+                    settings=self.settings,
+                    now=self.now,
+                    render=self._render,  # type: ignore[arg-type]
+                    shard=(0, self._senders),
+                )
+                self._reports.append(report)
+                if last or report.stopped:
+                    return
+        except BaseException as exc:  # noqa: BLE001 - handed to the building thread on exit
+            self._error = exc
+
+    @property
+    def report(self) -> DeliveryReport:
+        """Every pass's counts added up (and why sending stopped, if it did)."""
+        reports = self._reports
+        return DeliveryReport(
+            sent=sum(r.sent for r in reports),
+            retrying=sum(r.retrying for r in reports),
+            failed=sum(r.failed for r in reports),
+            empty=sum(r.empty for r in reports),
+            skipped=sum(r.skipped for r in reports),
+            stopped=next((r.stopped for r in reports if r.stopped), None),
+        )
+
+
+def _sender_process(
+    settings: Settings,
+    now: datetime,
+    shard: tuple[int, int],
+    wake,  # noqa: ANN001 - multiprocessing events and queue
+    finished,  # noqa: ANN001
+    results,  # noqa: ANN001
+) -> None:
+    """A :class:`DeliveryPipeline` sender in its own process: a pass per wake-up over its
+    share of the due digests, until the building has finished (then one last pass)."""
+    parent = os.getppid()
+    engine = make_engine(settings.database_url)
+    transport = transport_from_settings(settings)
+    reports: list[DeliveryReport] = []
+    try:
+        render = make_renderer(settings, now=now)
+        while True:
+            while not wake.wait(1.0):
+                if os.getppid() != parent:  # the building process is gone
+                    return
+            wake.clear()
+            last = finished.is_set()
+            report = _deliver(
+                engine, transport, settings=settings, now=now, render=render, shard=shard
+            )
+            reports.append(report)
+            if last or report.stopped:
+                return
+    except BaseException as exc:  # noqa: BLE001 - reported to the building process
+        results.put(("error", repr(exc)))
+    finally:
+        results.put(("reports", reports))
+        transport.close()
+        engine.dispose()
+
+
 def _deliver(
     engine: Engine,
     transport: Transport,
@@ -112,8 +299,10 @@ def _deliver(
     settings: Settings,
     now: datetime,
     render: Renderer,
+    shard: tuple[int, int] = (0, 1),
 ) -> DeliveryReport:
-    """Send every digest that is due at ``now``, each once. The caller owns ``transport``."""
+    """Send every digest that is due at ``now``, each once. The caller owns ``transport``.
+    ``shard`` (k, n): only the digests whose id modulo n is k (one of n senders)."""
     started = time.monotonic()
     lease = timedelta(minutes=settings.email_lease_minutes)
 
@@ -137,6 +326,8 @@ def _deliver(
 
     empty, skipped = rows.settle(now)
     ids = rows.due(now)
+    if shard[1] > 1:
+        ids = [i for i in ids if i % shard[1] == shard[0]]
 
     people = PeopleStore(engine)
     # one read of everyone for a big batch; the claim re-checks the subscription row by row

@@ -11,13 +11,16 @@ from __future__ import annotations
 import logging
 import pickle  # noqa: S403 - only ever loads models this service pickled into its own database
 import threading
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from curation.clock import utcnow
-from curation.people.records import PersonRecord
-from curation.rank import CorpusModel, ItemText, PersonQuery, RankConfig, rank_all
+from curation.people.records import PersonRecord, Reaction
+from curation.rank import CorpusModel, ItemText, PersonQuery, RankConfig, build_profiles, rank_all
 from curation.rank.model import EmptyCorpus
+from curation.rank.profile import PhraseCache
 from curation.rank.types import Candidate
 from curation.settings import Settings
 from curation.storage.gems import GemStore
@@ -25,6 +28,16 @@ from curation.storage.people import PeopleStore
 from curation.storage.rank_models import RankStore
 
 log = logging.getLogger(__name__)
+_RANKED_KEPT = 10_000  # people whose live ranked list a process keeps (least recent dropped)
+
+
+@dataclass(frozen=True, slots=True)
+class RankRequest:
+    """Rank for ``person`` the items first seen in ``(since, until]`` except ``exclude``."""
+
+    person: PersonRecord
+    since: datetime
+    exclude: frozenset[int] = field(default_factory=frozenset)
 
 
 def rank_config(settings: Settings) -> RankConfig:
@@ -98,6 +111,9 @@ class Recommender:
         self._model_id = 0
         self._max_item_id = 0
         self._max_gem_id = 0
+        self._phrases_for: CorpusModel | None = None
+        self._phrases: PhraseCache = {}
+        self._ranked: OrderedDict[tuple, tuple] = OrderedDict()  # live lists: see :meth:`rank`
 
     def ready(self) -> bool:
         """Whether a fitted model exists (nothing can be ranked before the first fit)."""
@@ -106,10 +122,16 @@ class Recommender:
     def model(self) -> CorpusModel | None:
         """The stored model plus every item added or tagged as a gem since (no refit)."""
         with self._lock:
-            latest = self.store.latest()
-            if latest is None:
+            state = self.store.state()  # one query; the rest only when something is new
+            if state is None:
                 return None
-            model_id, max_item_id = latest
+            model_id, max_item_id, newest_item, newest_gem = state
+            if (
+                model_id == self._model_id
+                and newest_item <= self._max_item_id
+                and newest_gem <= self._max_gem_id
+            ):
+                return self._model
             if model_id != self._model_id:
                 self._model = pickle.loads(self.store.blob(model_id))  # noqa: S301 - our own
                 self._model_id, self._max_item_id, self._max_gem_id = model_id, max_item_id, 0
@@ -124,6 +146,13 @@ class Recommender:
                 self._max_gem_id = max(g for g, _ in new_gems)
             return self._model
 
+    def phrase_cache(self, model: CorpusModel) -> PhraseCache:
+        """Calibrated interest phrases kept for ``model`` (emptied when the model changes)."""
+        with self._lock:
+            if self._phrases_for is not model:
+                self._phrases_for, self._phrases = model, {}
+            return self._phrases
+
     def rank(
         self,
         person: PersonRecord,
@@ -133,29 +162,110 @@ class Recommender:
         limit: int,
         exclude: Iterable[int] = (),
     ) -> list[Candidate]:
-        """The person's best items first seen in ``(since, until]``, above the minimum relevance."""
+        """The person's best items first seen in ``(since, until]``, above the minimum relevance.
+
+        Live ranking repeats itself (a client polling, a page reloaded): the list is reused for
+        ``rank_cache_seconds`` while the model (new items or gems make a new one), the person's
+        interests, mutes and feedback, the limit and the exclusions are the same and the window
+        moved by less than that (so an item may stay listed up to that long after it left the
+        window)."""
         model = self.model()
         if model is None or not person.interests:
             return []
-        skip = set(exclude)
-        ids = [i for i in self.store.first_seen_between(since, until) if i not in skip]
-        if not ids:
-            return []
-        reactions = self.people.reactions([person.id]).get(person.id, [])
-        latest: dict[int, int] = {}
-        for r in reactions:
-            latest[r.item_id] = 1 if r.signal == "useful" else -1
-        ranker_person = PersonQuery(
-            id=str(person.id),
-            interests=tuple(person.interests),
-            mutes=tuple(person.mutes),
-            feedback=tuple((str(i), s) for i, s in latest.items()),
-            audiences=_audience(p for p, _ in person.interests),
+        request = RankRequest(person, since, frozenset(exclude))
+        reactions = self.people.reactions([person.id])
+        ttl = timedelta(seconds=self.settings.rank_cache_seconds)
+        key = (
+            person,
+            request.exclude,
+            limit,
+            tuple((r.item_id, r.signal) for r in reactions.get(person.id, ())),
         )
-        ranked = rank_all(
-            model, [ranker_person], until, self.config, limit, item_ids=[str(i) for i in ids]
-        )[ranker_person.id]
-        found = [Candidate(int(r.item_id), float(r.score), r.why) for r in ranked]
-        # shown best first: the diversity step chose the set, the scores order it
-        found.sort(key=lambda c: -c.score)
-        return found
+        with self._lock:
+            found = self._ranked.get(key)
+        if found is not None:
+            for_model, at_since, at_until, ranked = found
+            if (
+                for_model is model
+                and abs(since - at_since) <= ttl
+                and timedelta(0) <= until - at_until <= ttl
+            ):
+                return ranked
+        ranked = self._rank_with(model, [request], until, limit, reactions)[person.id]
+        if ttl:
+            with self._lock:
+                self._ranked[key] = (model, since, until, ranked)
+                self._ranked.move_to_end(key)
+                while len(self._ranked) > _RANKED_KEPT:
+                    self._ranked.popitem(last=False)
+        return ranked
+
+    def rank_many(
+        self, requests: Sequence[RankRequest], *, until: datetime, limit: int
+    ) -> dict[int, list[Candidate]]:
+        """:meth:`rank` for many people at once: one read of the candidates and of everyone's
+        feedback, and one ranking call per group of people with the same candidates (people
+        due together share their window; an excluded item inside the window sets a person
+        apart), so each person gets what ranking them alone gives (the diversity step of a big
+        group may look up similarities at float16 instead of float32: a near tie can differ)."""
+        wanted = [r for r in requests if r.person.interests]
+        model = self.model() if wanted else None
+        if model is None:
+            return {r.person.id: [] for r in requests}
+        reactions = self.people.reactions([r.person.id for r in wanted])
+        return self._rank_with(model, requests, until, limit, reactions)
+
+    def _rank_with(
+        self,
+        model: CorpusModel,
+        requests: Sequence[RankRequest],
+        until: datetime,
+        limit: int,
+        reactions: dict[int, list[Reaction]],
+    ) -> dict[int, list[Candidate]]:
+        out: dict[int, list[Candidate]] = {r.person.id: [] for r in requests}
+        wanted = [r for r in requests if r.person.interests]
+        window: dict[datetime, list[int]] = {}
+        groups: dict[tuple[datetime, tuple[int, ...]], list[RankRequest]] = {}
+        for r in wanted:
+            ids = window.get(r.since)
+            if ids is None:  # people due together share a window: a query per distinct start
+                ids = window[r.since] = self.store.first_seen_ids(r.since, until)
+            skip = tuple(sorted(r.exclude.intersection(ids))) if r.exclude else ()
+            groups.setdefault((r.since, skip), []).append(r)
+        phrases = self.phrase_cache(model)
+        for (since, skip), members in groups.items():
+            ids = [i for i in window[since] if i not in skip] if skip else window[since]
+            if not ids:
+                continue
+            people = [_query(r.person, reactions.get(r.person.id, ())) for r in members]
+            profiles = build_profiles(model, people, self.config, phrase_cache=phrases)
+            ranked = rank_all(
+                model,
+                people,
+                until,
+                self.config,
+                limit,
+                profiles=profiles,
+                item_ids=[str(i) for i in ids],
+            )
+            for r, query in zip(members, people, strict=True):
+                found = [Candidate(int(c.item_id), float(c.score), c.why) for c in ranked[query.id]]
+                # shown best first: the diversity step chose the set, the scores order it
+                found.sort(key=lambda c: -c.score)
+                out[r.person.id] = found
+        return out
+
+
+def _query(person: PersonRecord, reactions: Iterable[Reaction]) -> PersonQuery:
+    """The ranker's view of a person: interests, mutes, the latest signal per item, audiences."""
+    latest: dict[int, int] = {}
+    for r in reactions:  # oldest first: the latest signal on an item wins
+        latest[r.item_id] = 1 if r.signal == "useful" else -1
+    return PersonQuery(
+        id=str(person.id),
+        interests=tuple(person.interests),
+        mutes=tuple(person.mutes),
+        feedback=tuple((str(i), s) for i, s in latest.items()),
+        audiences=_audience(p for p, _ in person.interests),
+    )

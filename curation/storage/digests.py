@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
 
-from sqlalchemy import Engine, func, select, update
+from sqlalchemy import Engine, bindparam, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from curation.storage.tables import Digest, DigestItem, Item
@@ -22,6 +22,8 @@ digest_table = Digest.__table__
 digest_item_table = DigestItem.__table__
 item_table = Item.__table__
 _NEWEST_ITEM = select(func.coalesce(func.max(item_table.c.id), 0)).scalar_subquery()
+_IN_BATCH = 2000  # ids per IN (...) list, digests per multi-row INSERT: under SQLite's limits
+_INSERT_BATCH = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +48,20 @@ class PickRow:
     item_id: int
     section: str
     score: float
+
+
+@dataclass(frozen=True, slots=True)
+class NewDigest:
+    """A digest to record for a new (person, day): what :meth:`DigestRows.record_many` takes."""
+
+    person_id: int
+    day: str
+    window_start: datetime
+    picks: Sequence[PickRow]
+
+
+def _batches(values: Sequence, size: int) -> list[Sequence]:
+    return [values[start : start + size] for start in range(0, len(values), size)]
 
 
 class DigestRows:
@@ -74,6 +90,48 @@ class DigestRows:
             ).first()
         return DigestRow(*row) if row else None
 
+    def last_many(self, person_ids: Sequence[int]) -> dict[int, DigestRow]:
+        """:meth:`last` for many people in one query per batch: person id -> latest digest."""
+        newest_first = func.row_number().over(
+            partition_by=digest_table.c.person_id,
+            order_by=(digest_table.c.window_end.desc(), digest_table.c.id.desc()),
+        )
+        out: dict[int, DigestRow] = {}
+        with self.engine.connect() as conn:
+            for batch in _batches(sorted(set(person_ids)), _IN_BATCH):
+                ranked = (
+                    select(*_ROW_COLUMNS, digest_table.c.person_id, newest_first.label("n"))
+                    .where(digest_table.c.person_id.in_(batch))
+                    .subquery()
+                )
+                columns = [ranked.c[c.name] for c in _ROW_COLUMNS]
+                query = select(ranked.c.person_id, *columns).where(ranked.c.n == 1)
+                for person_id, *row in conn.execute(query):
+                    out[person_id] = DigestRow(*row)
+        return out
+
+    def get_many(self, keys: Sequence[tuple[int, str]]) -> dict[int, DigestRow]:
+        """:meth:`get` for many (person, day): person id -> that day's digest, with payload."""
+        wanted = set(keys)
+        out: dict[int, DigestRow] = {}
+        with self.engine.connect() as conn:
+            for batch in _batches(sorted(wanted), _IN_BATCH):
+                query = select(
+                    digest_table.c.person_id, *_ROW_COLUMNS, digest_table.c.payload
+                ).where(
+                    digest_table.c.person_id.in_([p for p, _ in batch]),
+                    digest_table.c.day.in_({d for _, d in batch}),
+                )
+                for person_id, *row in conn.execute(query):
+                    if (person_id, row[1]) in wanted:
+                        out[person_id] = DigestRow(*row)
+        return out
+
+    def newest_item_id(self) -> int:
+        """The highest item id (0 with no items): what :meth:`has_news` compares against."""
+        with self.engine.connect() as conn:
+            return conn.execute(select(_NEWEST_ITEM)).scalar_one()
+
     def days(self, person_id: int, *, before: str | None, limit: int) -> list[DigestRow]:
         """The person's digests, newest day first, without payloads (a page of history)."""
         query = (
@@ -96,56 +154,100 @@ class DigestRows:
         with self.engine.connect() as conn:
             return conn.execute(select(item_table.c.id).where(newer).limit(1)).first() is not None
 
-    def delivered(self, person_id: int) -> set[int]:
-        """Every item ever recorded in one of the person's digests."""
-        with self.engine.connect() as conn:
-            query = select(digest_item_table.c.item_id).where(
-                digest_item_table.c.person_id == person_id
-            )
-            return set(conn.execute(query).scalars())
-
-    def record(
+    def delivered_among(
         self,
+        person_ids: Sequence[int],
         *,
-        person_id: int,
-        day: str,
-        window_start: datetime,
-        now: datetime,
-        picks: Sequence[PickRow],
-        payload: Callable[[int], str],
-    ) -> str | None:
-        """Record the digest and its items in one transaction; returns the stored payload, or
-        None when another process recorded this (person, day) first.
-
-        ``payload(digest_id)`` renders the JSON once the row's id is known.
-        """
-        with self.engine.begin() as conn:
-            digest_id = conn.execute(
-                self._insert(digest_table)
-                .values(
-                    person_id=person_id,
-                    day=day,
-                    window_start=window_start,
-                    window_end=now,
-                    created_at=now,
-                    item_count=len(picks),
-                    seen_item_id=_NEWEST_ITEM,
-                    payload="{}",
-                    email_status=DeliveryStatus.PENDING if picks else DeliveryStatus.EMPTY,
-                    email_attempts=0,
+        first_seen_after: datetime,
+        until: datetime,
+        also: Sequence[int] = (),
+    ) -> dict[int, set[int]]:
+        """Every item recorded in one of these people's digests, limited to the items that
+        can matter to a digest built now: those first seen in ``(first_seen_after, until]`` and
+        the items ``also`` names (e.g. the gems on offer). Person id -> item ids."""
+        window = select(item_table.c.id).where(
+            item_table.c.first_seen_at > first_seen_after, item_table.c.first_seen_at <= until
+        )
+        relevant = digest_item_table.c.item_id.in_(window)
+        if also:
+            relevant = or_(relevant, digest_item_table.c.item_id.in_(sorted(set(also))))
+        out: dict[int, set[int]] = {}
+        with self.engine.connect() as conn:
+            for batch in _batches(sorted(set(person_ids)), _IN_BATCH):
+                query = select(digest_item_table.c.person_id, digest_item_table.c.item_id).where(
+                    digest_item_table.c.person_id.in_(batch), relevant
                 )
-                .on_conflict_do_nothing(index_elements=["person_id", "day"])
-                .returning(digest_table.c.id)
-            ).scalar()
-            if digest_id is None:
-                conn.rollback()
-                return None
-            self._add_items(conn, digest_id, person_id, picks)
-            body = payload(digest_id)
+                for person_id, item_id in conn.execute(query):
+                    out.setdefault(person_id, set()).add(item_id)
+        return out
+
+    def record_many(
+        self,
+        digests: Sequence[NewDigest],
+        *,
+        now: datetime,
+        payload: Callable[[NewDigest, int], str],
+    ) -> dict[int, str]:
+        """Record new digests and their items in one transaction: person id -> stored payload
+        for each digest recorded here (``payload(digest, id)`` renders the JSON once the row's
+        id is known). A (person, day) another process recorded first is left as
+        it is and absent from the result (the unique constraint decides, row by row).
+
+        Rows are inserted in person order, so two builders of overlapping chunks wait for
+        each other instead of deadlocking."""
+        ordered = sorted(digests, key=lambda d: d.person_id)
+        if not ordered:
+            return {}
+        ids: dict[int, int] = {}
+        with self.engine.begin() as conn:
+            for batch in _batches(ordered, _INSERT_BATCH):
+                values = [
+                    {
+                        "person_id": d.person_id,
+                        "day": d.day,
+                        "window_start": d.window_start,
+                        "window_end": now,
+                        "created_at": now,
+                        "item_count": len(d.picks),
+                        "seen_item_id": _NEWEST_ITEM,
+                        "payload": "{}",
+                        "email_status": DeliveryStatus.PENDING if d.picks else DeliveryStatus.EMPTY,
+                        "email_attempts": 0,
+                    }
+                    for d in batch
+                ]
+                inserted = conn.execute(
+                    self._insert(digest_table)
+                    .values(values)
+                    .on_conflict_do_nothing(index_elements=["person_id", "day"])
+                    .returning(digest_table.c.id, digest_table.c.person_id)
+                )
+                ids.update((person_id, digest_id) for digest_id, person_id in inserted)
+            recorded = [d for d in ordered if d.person_id in ids]
+            lines = [
+                {
+                    "digest_id": ids[d.person_id],
+                    "person_id": d.person_id,
+                    "item_id": p.item_id,
+                    "section": p.section,
+                    "position": n,
+                    "score": p.score,
+                }
+                for d in recorded
+                for n, p in enumerate(d.picks)
+            ]
+            if lines:
+                conn.execute(self._insert(digest_item_table).on_conflict_do_nothing(), lines)
+            bodies = {d.person_id: payload(d, ids[d.person_id]) for d in recorded}
+            if not bodies:
+                return bodies
             conn.execute(
-                update(digest_table).where(digest_table.c.id == digest_id).values(payload=body)
+                update(digest_table)
+                .where(digest_table.c.id == bindparam("digest_id"))
+                .values(payload=bindparam("body")),
+                [{"digest_id": ids[p], "body": body} for p, body in bodies.items()],
             )
-        return body
+        return bodies
 
     def refill(
         self,

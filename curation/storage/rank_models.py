@@ -63,6 +63,22 @@ class RankStore:
             ).first()
         return (row.id, row.max_item_id) if row else None
 
+    def state(self) -> tuple[int, int, int, int] | None:
+        """In one query: the current model's id and the newest item id it was fitted on (as
+        :meth:`latest`), the newest item id and the newest gem id (0 when none); None with
+        no model."""
+        newest_item = select(func.coalesce(func.max(item_table.c.id), 0)).scalar_subquery()
+        newest_gem = select(func.coalesce(func.max(gem_table.c.id), 0)).scalar_subquery()
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(
+                    rank_model_table.c.id, rank_model_table.c.max_item_id, newest_item, newest_gem
+                )
+                .order_by(rank_model_table.c.id.desc())
+                .limit(1)
+            ).first()
+        return (row[0], row[1], row[2], row[3]) if row else None
+
     def blob(self, model_id: int) -> bytes:
         with self.engine.connect() as conn:
             query = select(rank_model_table.c.blob).where(rank_model_table.c.id == model_id)
@@ -83,10 +99,12 @@ class RankStore:
         with self.engine.connect() as conn:
             return conn.execute(query).all()
 
-    def first_seen_between(self, since: datetime, until: datetime) -> list[int]:
-        """Ids of the items first seen in ``(since, until]``."""
+    def first_seen_ids(self, since: datetime, until: datetime) -> list[int]:
+        """Ids of the items first seen in ``(since, until]``, in id order."""
         with self.engine.connect() as conn:
-            query = select(item_table.c.id).where(
-                item_table.c.first_seen_at > since, item_table.c.first_seen_at <= until
+            query = (
+                select(item_table.c.id)
+                .where(item_table.c.first_seen_at > since, item_table.c.first_seen_at <= until)
+                .order_by(item_table.c.id)
             )
             return list(conn.execute(query).scalars())

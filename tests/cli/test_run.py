@@ -12,7 +12,7 @@ from email.parser import BytesParser
 from email.utils import format_datetime
 from pathlib import Path
 
-from tests.helpers.cli import clean_env, curation_cmd, get_json
+from tests.helpers.cli import add_person, clean_env, curation_cmd, get_json
 from tests.helpers.feeds import rss, topic_items
 from tests.helpers.feedserver import FeedServer
 from tests.helpers.net import free_port
@@ -31,26 +31,11 @@ def test_run_serves_ingests_and_mails_a_due_digest(tmp_path: Path, feed_server: 
     cmd = curation_cmd()
     subprocess.run([*cmd, "db", "upgrade"], env=env, check=True, capture_output=True)
     subprocess.run([*cmd, "sources", "add", feed], env=env, check=True, capture_output=True)
-    added = subprocess.run(
-        [
-            *cmd,
-            "people",
-            "add",
-            "--email",
-            "ada@example.org",
-            "--name",
-            "Ada",
-            "--digest-hour",
-            "0",
-            "--interest",
-            "python testing",
-        ],
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
+    key = add_person(
+        env,
+        *("--email", "ada@example.org", "--name", "Ada"),
+        *("--digest-hour", "0", "--interest", "python testing"),
     )
-    key = next(w for w in added.stdout.split() if w.startswith("cur_"))
     port = free_port()
     proc = subprocess.Popen(
         [*cmd, "run", "--port", str(port)],

@@ -33,6 +33,12 @@ def run(args: list[str], env: dict[str, str], check: bool = True) -> subprocess.
     return proc
 
 
+def add_person(env: dict[str, str], *args: str) -> str:
+    """``curation people add ARGS``; returns the new person's API key (printed once)."""
+    out = run(["people", "add", *args], env).stdout
+    return next(w for w in out.split() if w.startswith("cur_"))
+
+
 def get_json(url: str, key: str | None = None) -> tuple[int, dict]:
     """GET a JSON document from the running service, with a person's API key when given."""
     headers = {"Authorization": f"Bearer {key}"} if key else {}

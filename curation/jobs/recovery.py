@@ -1,0 +1,44 @@
+"""Jobs whose worker died go back in the queue.
+
+A worker records a heartbeat every third of ``CURATION_WORKER_STALLED_SECONDS``. A job still
+``doing`` whose worker has not beaten for that long (killed, machine lost) is *stalled*:
+:func:`retry_stalled` puts it back to ``todo`` and another worker runs it again from the start.
+Every ``curation worker`` does that when it starts and then every half of that period, so a
+killed job is retried within about 1.5 × the setting while any worker is alive.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from procrastinate import App
+
+log = logging.getLogger(__name__)
+
+
+async def retry_stalled(app: App, seconds: float) -> int:
+    """Put back every job of a worker silent for ``seconds``; how many were put back."""
+    stalled = await app.job_manager.get_stalled_jobs(seconds_since_heartbeat=seconds)
+    count = 0
+    for job in stalled:
+        try:
+            await app.job_manager.retry_job(job)
+        except Exception as exc:  # another worker put it back first, or it just finished
+            log.info("stalled job %s (%s) not retried here: %r", job.id, job.task_name, exc)
+            continue
+        count += 1
+        log.warning("job %s (%s) of a dead worker put back in the queue", job.id, job.task_name)
+    return count
+
+
+async def recover_forever(app: App, seconds: float, stop: asyncio.Event) -> None:
+    """:func:`retry_stalled` now and every ``seconds / 2`` until ``stop`` is set."""
+    while not stop.is_set():
+        try:
+            await retry_stalled(app, seconds)
+        except Exception:
+            log.exception("looking for stalled jobs failed; trying again later")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=seconds / 2)
