@@ -1,7 +1,8 @@
 """``/v1/people``: admins create, list, change and delete people.
 
 Creating a person returns their API key, once. An admin cannot delete themselves or take away
-their own admin role through these endpoints (409), so an API can never lock itself out.
+their own admin role through these endpoints (409: :func:`curation.people.rules.check_own_account`),
+so an API can never lock itself out.
 """
 
 from __future__ import annotations
@@ -22,9 +23,9 @@ from app.schemas import (
     PersonPage,
     PersonPatch,
 )
-from curation.errors import Conflict
 from curation.paging import check_limit, decode_cursor, page_of
 from curation.people.records import NewPerson
+from curation.people.rules import check_own_account
 
 router = APIRouter(prefix="/v1/people", tags=["people"])
 PersonId = Annotated[int, Path(ge=1, le=MAX_ID)]
@@ -62,15 +63,13 @@ def update_person(
     person_id: PersonId, body: PersonPatch, admin: Admin, domain: DomainDep
 ) -> PersonOut:
     changes = body.changes()
-    if person_id == admin.id and changes.get("role", "admin") != "admin":
-        raise Conflict("you cannot take away your own admin role", resource_id=person_id)
+    check_own_account(admin.id, person_id, role=changes.get("role"))
     return convert.person(domain.people.update(person_id, **changes))
 
 
 @router.delete("/{person_id}", status_code=204)
 def delete_person(person_id: PersonId, admin: Admin, domain: DomainDep) -> Response:
-    if person_id == admin.id:
-        raise Conflict("you cannot delete yourself", resource_id=person_id)
+    check_own_account(admin.id, person_id, deleting=True)
     domain.people.delete(person_id)
     return Response(status_code=204)
 

@@ -38,11 +38,13 @@ from curation.mail.tokens import load_secret, sign
 from curation.people.records import PersonRecord
 from curation.settings import Settings
 from curation.textrules import one_line
+from curation.weblinks import web_url
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 DEFAULT_FROM = "curation <digest@localhost>"
 FEEDBACK_PATH = "/v1/email/feedback"
 UNSUBSCRIBE_PATH = "/v1/email/unsubscribe"
+OPEN_PATH = "/v1/email/open"  # item links: a signed redirect that counts opens (mail/opens.py)
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 MAX_NAME_CHARS = 120
 _PRINTABLE = re.compile(r"[\x20-\x7e]{1,900}")
@@ -52,7 +54,10 @@ Renderer = Callable[[DigestView, PersonRecord], EmailMessage]
 
 
 @dataclass(frozen=True, slots=True)
-class _Entry:
+class EntryText:
+    """One digest entry as the e-mail and the chat posts (:mod:`curation.channels.content`)
+    show it: plain text on one line each, the item link and the one-click feedback links."""
+
     title: str
     url: str | None
     source: str | None
@@ -65,9 +70,9 @@ class _Entry:
 
 
 @dataclass(frozen=True, slots=True)
-class _Section:
+class SectionText:
     title: str
-    entries: tuple[_Entry, ...]
+    entries: tuple[EntryText, ...]
 
 
 # ---- plain text helpers ------------------------------------------------------------------------
@@ -79,13 +84,6 @@ def header_text(value: str | None, limit: int = MAX_NAME_CHARS) -> str:
     return text.replace("=?", "= ?")  # an RFC 2047 encoded word would be decoded, then folded
 
 
-def _web_url(url: str | None) -> str | None:
-    if not url:
-        return None
-    parts = urlsplit(url.strip())
-    return url.strip() if parts.scheme in ("http", "https") and parts.netloc else None
-
-
 def date_label(day: str) -> str:
     d = date.fromisoformat(day)
     return f"{d.day} {_MONTHS[d.month - 1]}"
@@ -94,6 +92,52 @@ def date_label(day: str) -> str:
 def subject_for(view: DigestView) -> str:
     count = view.item_count
     return f"Your digest for {date_label(view.date)}: {count} item{'' if count == 1 else 's'}"
+
+
+def feedback_links(
+    person: PersonRecord, *, base_url: str, token_secret: str, until: datetime
+) -> Callable[[str, int], str]:
+    """``link(action, item_id)``: a signed one-click feedback link for ``person``, valid until
+    ``until`` (handled by :mod:`curation.mail.links`)."""
+    base = base_url.rstrip("/")
+
+    def link(action: str, item_id: int) -> str:
+        token = sign(
+            token_secret, action, person.id, item_id, until, person_created_at=person.created_at
+        )
+        return f"{base}{FEEDBACK_PATH}?token={token}"
+
+    return link
+
+
+def sections_text(
+    view: DigestView,
+    *,
+    item_url: Callable[[EntryView], str | None],
+    feedback: Callable[[str, int], str],
+) -> tuple[SectionText, ...]:
+    """The non-empty sections of ``view`` as :class:`SectionText`; ``item_url`` says where each
+    item's title links to, ``feedback`` builds the feedback links (:func:`feedback_links`)."""
+
+    def entry(e: EntryView) -> EntryText:
+        source = e.item.source
+        return EntryText(
+            title=one_line(e.item.title) or "(untitled)",
+            url=item_url(e),
+            source=one_line(source.title) if source and source.title else None,
+            excerpt=one_line(e.item.excerpt),
+            why=one_line(e.why),
+            gem_note=one_line(e.gem.note) if e.gem and e.gem.note else None,
+            curator=one_line(e.gem.curator) if e.gem and e.gem.curator else None,
+            useful_url=feedback("useful", e.item.id),
+            not_useful_url=feedback("not_useful", e.item.id),
+        )
+
+    return tuple(
+        SectionText(one_line(s.title), tuple(entry(e) for e in s.items))
+        for s in view.sections
+        if s.items
+    )
 
 
 # ---- templates ---------------------------------------------------------------------------------
@@ -219,30 +263,19 @@ def render_digest(
     base = base_url.rstrip("/")
     feedback_until = now + timedelta(days=feedback_days)
 
-    def feedback_url(action: str, item_id: int) -> str:
+    def open_url(e: EntryView) -> str | None:
+        """The item's link through our counting redirect (none for items without a web URL)."""
+        if web_url(e.item.url) is None:
+            return None
         token = sign(
             token_secret,
-            action,
+            "open",
             person.id,
-            item_id,
+            e.item.id,
             feedback_until,
             person_created_at=person.created_at,
         )
-        return f"{base}{FEEDBACK_PATH}?token={token}"
-
-    def entry(e: EntryView) -> _Entry:
-        source = e.item.source
-        return _Entry(
-            title=one_line(e.item.title) or "(untitled)",
-            url=_web_url(e.item.url),
-            source=one_line(source.title) if source and source.title else None,
-            excerpt=one_line(e.item.excerpt),
-            why=one_line(e.why),
-            gem_note=one_line(e.gem.note) if e.gem and e.gem.note else None,
-            curator=one_line(e.gem.curator) if e.gem and e.gem.curator else None,
-            useful_url=feedback_url("useful", e.item.id),
-            not_useful_url=feedback_url("not_useful", e.item.id),
-        )
+        return f"{base}{OPEN_PATH}?token={token}"
 
     unsubscribe_token = sign(
         token_secret,
@@ -261,11 +294,13 @@ def render_digest(
         "name": one_line(person.name) or "there",
         "count": count,
         "count_label": f"{count} item{'' if count == 1 else 's'}",
-        "sections": [
-            _Section(one_line(s.title), tuple(entry(e) for e in s.items))
-            for s in view.sections
-            if s.items
-        ],
+        "sections": sections_text(
+            view,
+            item_url=open_url,
+            feedback=feedback_links(
+                person, base_url=base, token_secret=token_secret, until=feedback_until
+            ),
+        ),
         "unsubscribe_url": unsubscribe_url,
     }
     env = _environment()

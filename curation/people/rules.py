@@ -1,4 +1,5 @@
-"""The rules for what a person may declare: phrases, weights, fields. Pure: no I/O.
+"""The rules for what a person may declare: phrases, weights, fields; and what an admin may do
+to their own account. Pure: no I/O.
 
 Interests, mutes and gem audiences are *phrases*: one line of text, no control characters
 (:mod:`curation.textrules`), at most ``MAX_PHRASE_CHARS`` characters, whitespace collapsed.
@@ -9,9 +10,16 @@ from __future__ import annotations
 from collections.abc import Iterable
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from curation.errors import InvalidInput
+from curation.errors import Conflict, InvalidInput
 from curation.textrules import has_control
-from curation.vocab import MAX_EMAIL_CHARS, MAX_INTERESTS, MAX_PHRASE_CHARS, MAX_WEIGHT, ROLES
+from curation.vocab import (
+    MAX_EMAIL_CHARS,
+    MAX_INTERESTS,
+    MAX_NAME_CHARS,
+    MAX_PHRASE_CHARS,
+    MAX_WEIGHT,
+    ROLES,
+)
 
 
 def clean_phrase(phrase: str) -> str:
@@ -64,3 +72,27 @@ def clean_mutes(mutes: Iterable[str]) -> list[str]:
     if len(found) > MAX_INTERESTS:
         raise InvalidInput(f"at most {MAX_INTERESTS} mutes")
     return list(found.values())
+
+
+def check_own_account(
+    admin_id: int, person_id: int, *, deleting: bool = False, role: str | None = None
+) -> None:
+    """An admin cannot delete themselves nor take away their own admin role (``role`` other
+    than ``admin``; None leaves it as it is), so no admin can lock the service out: Conflict."""
+    if person_id != admin_id:
+        return
+    if deleting:
+        raise Conflict("you cannot delete yourself", resource_id=person_id)
+    if role is not None and role != "admin":
+        raise Conflict("you cannot take away your own admin role", resource_id=person_id)
+
+
+def clean_name(name: str, *, fallback: str) -> str:
+    """A person's display name: one line without control characters, whitespace collapsed,
+    at most ``MAX_NAME_CHARS`` characters; ``fallback`` (their e-mail) when blank."""
+    if has_control(str(name)):
+        raise InvalidInput("a name cannot contain control characters")
+    value = " ".join(str(name).split())
+    if len(value) > MAX_NAME_CHARS:
+        raise InvalidInput(f"name must be at most {MAX_NAME_CHARS} characters")
+    return value or fallback

@@ -143,3 +143,23 @@ class GemStore:
             query = query.where(G.c.created_at < until)
         with self.engine.connect() as conn:
             return [_record(r) for r in conn.execute(query)]
+
+    # ---- editing (the web workspace) -------------------------------------------------------
+
+    def update(
+        self, gem_id: int, *, note: str | None = None, audience: Iterable[str] | None = None
+    ) -> GemRecord:
+        """Change a gem's note and/or audience (None keeps one), cleaned as on creation; the
+        gem keeps its id, so collections holding it still do."""
+        values: dict[str, object] = {}
+        if note is not None:
+            values["note"] = clean_note(note)
+        if audience is not None:
+            values["audience"] = json.dumps(list(clean_audience(audience)), ensure_ascii=False)
+        with self.engine.begin() as conn:
+            found = conn.execute(select(G.c.id).where(G.c.id == gem_id)).first()
+            if found is None:
+                raise NotFound(f"gem {gem_id} does not exist", resource_id=gem_id)
+            if values:
+                conn.execute(G.update().where(G.c.id == gem_id).values(**values))
+        return self.get(gem_id)

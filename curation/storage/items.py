@@ -99,6 +99,21 @@ def pg_tsquery(terms: Sequence[str]) -> str:
     return " & ".join(parts)
 
 
+def _in_category(category: str):  # noqa: ANN202 - a SQL expression
+    """The item was carried by a source in ``category`` or in one below it (``A`` holds
+    ``A/B``): categories are paths, as OPML nesting makes them."""
+    category = category.strip().strip("/")
+    pattern = category.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "/%"
+    return (
+        (item_source_table.c.item_id == item_table.c.id)
+        & (source_table.c.id == item_source_table.c.source_id)
+        & (
+            (source_table.c.category == category)
+            | source_table.c.category.like(pattern, escape="\\")
+        )
+    )
+
+
 # ---- queries -----------------------------------------------------------------------------
 
 
@@ -115,6 +130,7 @@ class ItemQueries:
         since: datetime | None = None,
         limit: int = DEFAULT_LIMIT,
         cursor: str | None = None,
+        category: str | None = None,
     ) -> Page[ItemRecord]:
         check_limit(limit)
         searching = q is not None and bool(q.strip())
@@ -130,28 +146,50 @@ class ItemQueries:
                 item_source_table.c.source_id == source_id
             )
             query = query.where(exists().where(carried))
+        if category:
+            query = query.where(exists().where(_in_category(category)))
         if q is not None and q.strip():
             terms = search_terms(q)
             if not terms:
                 return Page([], None)
-            return self._search(query, terms, limit, cursor)
+            filtered = source_id is not None or since is not None or bool(category)
+            return self._search(query, terms, limit, cursor, filtered=filtered)
         with self.engine.connect() as conn:
             rows = conn.execute(query).all()
             records = self._records(conn, rows)
         return page_of(records, limit)
 
-    def _search(self, query, terms: list[str], limit: int, cursor: str | None) -> Page[ItemRecord]:  # noqa: ANN001
+    def _search(
+        self,
+        query,  # noqa: ANN001 - the list's select, with its filters
+        terms: list[str],
+        limit: int,
+        cursor: str | None,
+        *,
+        filtered: bool = False,
+    ) -> Page[ItemRecord]:
         """Matches of every term, best first (BM25 on SQLite, ``ts_rank`` on PostgreSQL), then
-        newest; paged by offset, since relevance is not a stored key."""
+        newest; paged by offset, since relevance is not a stored key.
+
+        SQLite without filters ranks in the search table's own query and keeps only the page
+        there (``ORDER BY rank … LIMIT``): the join then reads the page's item rows, not one
+        per match (a common word matches tens of thousands). With filters, which need the item
+        and source rows, every match is joined and ranked."""
         offset = decode_offset(cursor)
         query = query.order_by(None).limit(limit + 1).offset(offset)
         if self.dialect == "sqlite":
             match = bindparam("fts_match", fts5_match(terms))
-            hits = (
-                select(_FTS.c.rowid, literal_column("rank").label("relevance"))
-                .where(text("item_fts MATCH :fts_match").bindparams(match))
-                .subquery()
+            hits = select(_FTS.c.rowid, literal_column("rank").label("relevance")).where(
+                text("item_fts MATCH :fts_match").bindparams(match)
             )
+            if not filtered:
+                hits = (
+                    hits.order_by(literal_column("rank"), _FTS.c.rowid.desc())
+                    .limit(limit + 1)
+                    .offset(offset)
+                )
+                query = query.offset(None)
+            hits = hits.subquery()
             query = query.join(hits, hits.c.rowid == item_table.c.id).order_by(
                 hits.c.relevance, item_table.c.id.desc()
             )  # FTS5's rank is BM25 negated: lower is better

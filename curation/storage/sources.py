@@ -7,6 +7,7 @@ messages written here (errors, ``last_error``) mask them (:func:`mask_credential
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
@@ -43,6 +44,15 @@ class SourceRecord:
     last_fetched_at: datetime | None
     next_attempt_at: datetime | None
     item_count: int = 0
+    warning: str | None = None  # what the last stored fetch found odd about the feed
+    item_key: str | None = None  # the key of its link-less items (see item_key_of)
+
+
+def item_key_of(url: str) -> str:
+    """A source's key for its link-less entries, from the URL it is added with: a source
+    deleted and added again under the same URL gets the same key, so its link-less entries are
+    recognised as already stored (and delivered). Kept when a redirect changes the URL."""
+    return "feed:" + hashlib.sha256(url.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
 #: the columns a :class:`SourceRecord` holds (all but its item count), under its field names
@@ -67,6 +77,7 @@ def _new_row(
         "status": "new",
         "error_count": 0,
         "created_at": datetime.now().astimezone(),
+        "item_key": item_key_of(url),
     }
 
 
@@ -159,10 +170,11 @@ class SourceStore:
             return [SourceRecord(**row._mapping) for row in conn.execute(query)]
 
     def page_sources(
-        self, *, limit: int = DEFAULT_LIMIT, cursor: str | None = None
+        self, *, limit: int = DEFAULT_LIMIT, cursor: str | None = None, with_counts: bool = True
     ) -> Page[SourceRecord]:
-        """A page of sources by id (ascending), each with its item count; ``cursor`` is the
-        ``next_cursor`` of the previous page."""
+        """A page of sources by id (ascending), each with its item count (0 when not
+        ``with_counts``: counting reads an index entry per item of the page's sources, which a
+        list of choices does not need); ``cursor`` is the ``next_cursor`` of the previous page."""
         check_limit(limit)
         after = decode_cursor(cursor)
         query = select(*_COLUMNS).order_by(source_table.c.id).limit(limit + 1)
@@ -170,7 +182,7 @@ class SourceStore:
             query = query.where(source_table.c.id > after)
         with self.engine.connect() as conn:
             rows = conn.execute(query).all()
-            ids = [row.id for row in rows[:limit]]
+            ids = [row.id for row in rows[:limit]] if with_counts else []
             counts = (
                 dict(
                     conn.execute(

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import delete, insert, text
+from sqlalchemy import delete, event, insert, text
 
 from alembic import command
 from curation.errors import InvalidInput, NotFound
@@ -207,3 +208,49 @@ def test_postgres_search_uses_the_gin_index(pg_url: str) -> None:
         )
     assert "ix_item_fts" in plan, plan
     engine.dispose()
+
+
+def test_search_pages_best_first_then_newest_alike_with_and_without_filters(
+    any_store: Store, items: ItemQueries
+) -> None:
+    """Unfiltered SQLite searches rank and page inside the FTS query; filtered ones rank every
+    match after the join: both give the same order, page by page, without gaps or repeats."""
+    src = any_store.add_source("https://a.example.org/feed").id
+    for n in range(7):  # as long as each other; r6 says hockey most often; r0-r2 tie
+        said = max(1, n - 1)
+        save(any_store, src, clean_item(f"r{n}", text="hockey " * said + "rink " * (8 - said)))
+    save(any_store, src, clean_item("other", text="curling"))
+
+    def pages(**filters: object) -> list[list[str]]:
+        out, cursor = [], None
+        for _ in range(10):
+            page = items.list(q="hockey", limit=3, cursor=cursor, **filters)
+            out.append(keys(page))
+            cursor = page.next_cursor
+            if cursor is None:
+                return out
+        raise AssertionError("the pages never ended")
+
+    plain = pages()
+    assert plain == [["r6", "r5", "r4"], ["r3", "r2", "r1"], ["r0"]]
+    assert pages(since=T0 - timedelta(days=1)) == plain  # the filtered path
+    assert pages(source_id=src) == plain
+    assert keys(items.list(q="hockey curling")) == []
+
+
+def test_sqlite_search_ranks_only_a_page_inside_the_fts_query(store: Store) -> None:
+    items = ItemQueries(store.engine)
+    src = store.add_source("https://a.example.org/feed").id
+    save(store, src, clean_item("a", text="hockey"))
+    sent: list[str] = []
+    listen = lambda *args: sent.append(args[2])  # noqa: E731 - (conn, cursor, statement, …)
+    event.listen(store.engine, "before_cursor_execute", listen)
+    try:
+        assert keys(items.list(q="hockey", limit=5)) == ["a"]
+        assert keys(items.list(q="hockey", limit=5, since=T0 - timedelta(days=1))) == ["a"]
+    finally:
+        event.remove(store.engine, "before_cursor_execute", listen)
+    searches = [s for s in sent if "MATCH" in s]
+    inner = re.compile(r"\(SELECT [^()]*MATCH[^()]*ORDER BY rank[^()]*LIMIT[^()]*\)", re.S)
+    assert inner.search(searches[0])  # the page is kept in the FTS table's own query
+    assert not inner.search(searches[1])  # filters need every match joined
