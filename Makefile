@@ -6,8 +6,12 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 RUNTIME := $(VENV)/.installed-run
 STAMP   := $(VENV)/.installed-dev
+# Ralph, the learning record store the xAPI tests send to, in a virtualenv of its own (its FastAPI
+# and pydantic pins are not ours); tests/helpers/ralph.py finds it there
+RALPH_VENV  := .venv-ralph
+RALPH_STAMP := $(RALPH_VENV)/.installed
 
-.PHONY: run test lint format bench clean
+.PHONY: run test lint format bench clean ralph
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,7 +37,16 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-test: lint
+$(RALPH_STAMP):
+	$(PYTHON) -m venv $(RALPH_VENV)
+	$(RALPH_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(RALPH_VENV)/bin/python -m pip install --quiet 'ralph-malph[cli,lrs]>=5.1,<6' \
+		click-option-group requests  # (5.x has its file-system backend built in: no extra)
+	touch $(RALPH_STAMP)
+
+ralph: $(RALPH_STAMP)
+
+test: lint ralph
 	$(BIN)/pytest
 
 bench: $(STAMP)
@@ -41,4 +54,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/ingest.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(RALPH_VENV) .pytest_cache .ruff_cache

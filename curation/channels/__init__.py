@@ -1,0 +1,1 @@
+"""Delivery channels beyond the e-mail: Slack / Teams webhooks, and each channel's cadence."""
