@@ -2,12 +2,15 @@
 
 :func:`create_app` builds an app from a :class:`~curation.settings.Settings` (tests pass their
 own); the module-level ``app`` reads ``CURATION_*`` from the environment. No database is touched
-at import or build time: the engine is made on the first request (:mod:`app.deps`).
+at import or build time: the engine is made at start-up or on the first request (:mod:`app.deps`),
+which also checks that the database's schema is the code's (else every answer is a 503 saying
+what to run).
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -17,10 +20,29 @@ from fastapi_offline import FastAPIOffline
 from app import problems
 from app.caches import RecordedDigests
 from app.deps import DomainProvider
-from app.middleware import BodyLimit, RequestMetrics
-from app.routes import digests, email_links, gems, home, items, me, ops, people, sources
+from app.middleware import AddressRateLimit, BodyLimit, RequestId, RequestMetrics
+from app.ratelimits import RateLimits
+from app.routes import (
+    auth,
+    channels,
+    collections,
+    deliveries,
+    digests,
+    email_links,
+    gems,
+    home,
+    insights,
+    items,
+    me,
+    me_feeds,
+    ops,
+    people,
+    sources,
+)
 from app.schemas import Problem
+from app.web import site as web
 from curation import __version__
+from curation.errors import SchemaNotCurrent
 from curation.metrics import ServiceMetrics
 from curation.settings import Settings, get_settings
 
@@ -32,8 +54,11 @@ _PROBLEMS = {
         404: "No such resource",
         413: "Request body too large",
         422: "Invalid input; `errors` names each field",
+        429: "Too many requests; `Retry-After` says when to try again",
+        503: "Database busy, or its schema is not current; `Retry-After` says when to try again",
     }.items()
 }
+log = logging.getLogger(__name__)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -42,6 +67,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        try:
+            await asyncio.to_thread(domain.get)
+        except SchemaNotCurrent as exc:  # served anyway: every answer says why it cannot help
+            log.error("not serving the database: %s", exc.detail)
         yield
         domain.close()
 
@@ -59,21 +88,36 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     application.state.metrics = ServiceMetrics()
     application.state.ingest_lock = asyncio.Lock()
     application.state.recorded_digests = RecordedDigests()
+    application.state.rate_limits = RateLimits(settings)
     problems.install(application)
 
     application.include_router(home.router)
     application.include_router(ops.router)
     application.include_router(email_links.router)  # e-mail links: HTML, token auth
-    for module in (people, me, digests, sources, items, gems):
+    for module in (people, me, digests, deliveries, sources, items, gems):
         application.include_router(module.router, responses=_PROBLEMS)
+    application.include_router(collections.feeds)  # public collection feeds: token in the URL
+    application.include_router(me_feeds.router, responses=_PROBLEMS)  # /v1/me/feeds
+    application.include_router(me_feeds.feeds)  # personal digest feeds: token in the URL
+    for module in (collections, insights):
+        application.include_router(module.router, responses=_PROBLEMS)
+    application.include_router(channels.router, responses=_PROBLEMS)  # /v1/me/channels
+    application.include_router(auth.router)  # mails a sign-in link for the web pages
+    web.install(application)  # the web pages (GET / is home.router), their session cookie
 
-    # added last = outermost: metrics see the 413s that BodyLimit answers
+    # added last = outermost: metrics see the 413s that BodyLimit and the 429s that
+    # AddressRateLimit answer; every answer carries the request id
     application.add_middleware(
         BodyLimit,
         default=settings.api_max_body_bytes,
-        per_path={"/v1/sources/import": settings.api_max_opml_bytes},
+        per_path={
+            "/v1/sources/import": settings.api_max_opml_bytes,
+            web.OPML_UPLOAD_PATH: settings.api_max_opml_bytes,
+        },
     )
+    application.add_middleware(AddressRateLimit, limits=application.state.rate_limits)
     application.add_middleware(RequestMetrics, metrics=application.state.metrics)
+    application.add_middleware(RequestId)
     return application
 
 

@@ -236,6 +236,11 @@ class SourceOut(BaseModel):
     active: bool
     status: str
     last_error: str | None
+    warning: str | None = Field(
+        None,
+        description="What the last stored fetch found odd (ids that change on every fetch,"
+        " a guessed encoding …); null when nothing.",
+    )
     error_count: int
     last_fetched_at: datetime | None
     next_attempt_at: datetime | None
@@ -363,3 +368,149 @@ class GemOut(BaseModel):
 class GemPage(BaseModel):
     gems: list[GemOut]
     next_cursor: str | None
+
+
+# ---- collections and insights (issue 13) ---------------------------------------------------
+
+PeopleCount = Annotated[
+    int | Literal["fewer than 5"],
+    Field(description='A count of people, or "fewer than 5" when under 5 (never the number).'),
+]
+
+
+class CollectionIn(Strict):
+    name: Annotated[Line, Field(min_length=1, max_length=100, pattern=r"\S")]
+    description: Annotated[Text, Field(max_length=1000)] = ""
+
+
+class CollectionGemIn(Strict):
+    gem_id: Id
+    position: int | None = Field(
+        None, ge=1, le=500, description="Where to put it (1 is first); default: last."
+    )
+
+
+class CollectionGemMove(Strict):
+    position: int = Field(ge=1, le=500, description="1 is first; past the end means last.")
+
+
+class CollectionOut(BaseModel):
+    id: int
+    name: str
+    description: str
+    feed_url: str = Field(description="Atom (RFC 4287), public: anyone with the URL can read it.")
+    json_feed_url: str = Field(description="JSON Feed 1.1, public like `feed_url`.")
+    gem_count: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class CollectionDetail(CollectionOut):
+    gems: list[GemOut] = Field(description="In the collection's order.")
+
+
+class CollectionList(BaseModel):
+    collections: list[CollectionOut]
+
+
+class TrendPointOut(BaseModel):
+    day: str = Field(description="YYYY-MM-DD (UTC)")
+    people: PeopleCount
+
+
+class InterestInsightOut(BaseModel):
+    phrase: str
+    people: PeopleCount
+    items_7d: int = Field(description="Items first seen in 7 days above the relevance floor.")
+    items_30d: int = Field(description="The same over 30 days.")
+    gap: bool = Field(description="Too few items in 30 days (CURATION_INSIGHT_GAP_ITEMS).")
+    trend: list[TrendPointOut] = Field(
+        description="People who declared it, per day recorded over 90 days, oldest first."
+    )
+
+
+class InterestInsights(BaseModel):
+    interests: list[InterestInsightOut]
+
+
+class SourceInsightOut(BaseModel):
+    source_id: int
+    title: str | None
+    items_30d: int = Field(description="Items first seen in 30 days that it brought first.")
+    reached: int = Field(description="Of those, items that reached at least one digest.")
+    reached_share: float | None = Field(description="reached / items_30d (null: no items).")
+    useful: PeopleCount = Field(description="People who marked one of those items useful.")
+    not_useful: PeopleCount = Field(description="People who marked one not for them.")
+    noise: bool = Field(description="Many items in 30 days and none reached anyone.")
+
+
+class SourceInsights(BaseModel):
+    sources: list[SourceInsightOut]
+
+
+class GemInsightOut(BaseModel):
+    gem_id: int
+    item_id: int
+    item_title: str
+    delivered: PeopleCount = Field(description="People whose digest held it.")
+    opened: PeopleCount = Field(description="People who opened it from a digest e-mail.")
+    useful: PeopleCount = Field(description="People who marked it useful.")
+
+
+class GemInsights(BaseModel):
+    gems: list[GemInsightOut]
+
+
+class InterestMatchOut(BaseModel):
+    phrase: str
+    people: PeopleCount
+    relevance: float
+
+
+class ItemReachOut(BaseModel):
+    item_id: int
+    in_window: bool = Field(description="False: older than the ranking window; reaches nobody.")
+    interests: list[InterestMatchOut]
+    people: PeopleCount = Field(description="People who declared at least one of them.")
+
+
+class PersonalFeedsOut(BaseModel):
+    """The caller's private digest feed URLs (issue 14)."""
+
+    atom_url: str = Field(
+        description="Atom (RFC 4287) of the caller's recorded digests; no authentication: keep "
+        "it private, rotate it when it leaked."
+    )
+    json_url: str = Field(description="The same digests as JSON Feed 1.1.")
+
+
+# ---- delivery channels: e-mail cadence, Slack / Teams webhooks (issue 14) --------------------
+
+
+class ChannelIn(Strict):
+    kind: Literal["email", "slack", "teams"]
+    url: str | None = Field(
+        None,
+        max_length=2000,
+        description="The incoming-webhook URL (slack and teams only): https, public addresses.",
+    )
+    cadence: Literal["daily", "weekdays", "weekly"] = "daily"
+    weekday: int | None = Field(
+        None, ge=0, le=6, description="For a weekly cadence: 0 Monday … 6 Sunday (local)."
+    )
+
+
+class ChannelOut(BaseModel):
+    id: int
+    kind: str
+    url: str | None = Field(description="The webhook URL, masked: never shown back in full.")
+    cadence: str
+    weekday: int | None
+    disabled_reason: str | None = Field(
+        description="Set when the webhook was found gone (404/410): nothing more is posted."
+    )
+    created_at: datetime
+
+
+class ChannelList(BaseModel):
+    channels: list[ChannelOut]

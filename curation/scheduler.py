@@ -14,6 +14,7 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
+from curation.channels.deliver import deliver_channels
 from curation.ingest.pipeline import ingest_async
 from curation.services import Curation
 from curation.settings import Settings
@@ -64,6 +65,16 @@ async def tick(curation: Curation) -> TickReport:
         built, sent = run.built, run.delivery.sent
     except Exception:  # a failing job must not stop the service; the next tick retries
         log.exception("scheduled digest work failed")
+    try:  # the recorded digests to Slack / Teams webhooks, after the e-mail (issue 14)
+        await asyncio.to_thread(deliver_channels, curation.engine, curation.settings)
+    except Exception:
+        log.exception("scheduled chat posts failed")
+    if curation.xapi.enabled:  # xAPI statements for the LRS, after the digests (issue 14)
+        try:
+            xapi = await asyncio.to_thread(curation.xapi.run)
+            log.info("xapi: %s", xapi.line())
+        except Exception:
+            log.exception("scheduled xAPI flush failed")
     return TickReport(line, refit, built, sent)
 
 

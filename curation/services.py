@@ -9,28 +9,40 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Engine
 
+from curation.channels.sealing import seal_for
+from curation.channels.service import ChannelService
 from curation.clock import utcnow
+from curation.curate.collection_service import CollectionService
+from curation.curate.insight_service import InsightService
 from curation.digest.service import DigestService
 from curation.ingest.netpolicy import AddressPolicy
 from curation.ingest.pipeline import IngestSummary, ingest, ingest_async
 from curation.ingest.sources import SourceService
-from curation.mail.deliver import DeliveryReport, deliver_pending
+from curation.mail.deliver import DeliveryPipeline, DeliveryReport
 from curation.mail.transport import Transport
 from curation.people.keys import KeyCache
+from curation.publish.personal import PersonalFeeds
 from curation.rank.recommender import Recommender, refresh_model
 from curation.settings import Settings, get_settings
+from curation.storage.channels import ChannelStore
+from curation.storage.collections import CollectionStore
 from curation.storage.digests import DigestRows
 from curation.storage.engine import make_engine
 from curation.storage.feeds import Store
 from curation.storage.gems import GemStore
+from curation.storage.insights import InsightQueries, OpenStore
 from curation.storage.items import ItemQueries
 from curation.storage.people import PeopleStore
+from curation.storage.personal_feeds import PersonalFeedStore
 from curation.storage.rank_models import RankStore
+from curation.storage.xapi import XapiStore
+from curation.xapi.service import XapiService
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +71,12 @@ class Curation:
     ranking: RankStore
     recommender: Recommender  # caches the fitted model: one per process
     digests: DigestService
+    collections: CollectionService  # curators' collections and their public feeds
+    insights: InsightService  # what learners want: aggregates for curators
+    opens: OpenStore  # counted opens of items from digest e-mails
+    personal_feeds: PersonalFeeds  # each person's private digest feed (Atom, JSON Feed)
+    xapi: XapiService  # xAPI statements for a learning record store (outbox, collect, flush)
+    channels: ChannelService  # Slack / Teams webhooks and each channel's cadence
 
     # ---- the flow, one call per stage ------------------------------------------------------
 
@@ -93,16 +111,22 @@ class Curation:
         return refresh_model(self.settings, self.ranking, self.gems, now)
 
     def run_digests(
-        self, now: datetime | None = None, *, transport: Transport | None = None
+        self,
+        now: datetime | None = None,
+        *,
+        transport: Transport | None = None,
+        person_ids: Sequence[int] | None = None,
     ) -> DigestRun:
-        """Build every digest due now, then deliver every pending one. Safe to run again."""
+        """Build every digest due now (of ``person_ids`` only, when given) and deliver every
+        pending one, sending each chunk of digests as soon as it is recorded while the next
+        is built. Safe to run again."""
         now = now or utcnow()
-        built = self.digests.build_due(now)
+        with DeliveryPipeline(self.engine, self.settings, now=now, transport=transport) as send:
+            built = self.digests.build_due(now, person_ids=person_ids, on_chunk=send.ready)
         if built:
             filled = sum(1 for view in built if view.item_count)
             log.info("digests: %d built (%d with items)", len(built), filled)
-        delivery = deliver_pending(self.engine, self.settings, now=now, transport=transport)
-        return DigestRun(len(built), delivery)
+        return DigestRun(len(built), send.report)
 
     def close(self) -> None:
         self.engine.dispose()
@@ -143,4 +167,20 @@ def make_curation(settings: Settings | None = None, *, engine: Engine | None = N
         ranking=ranking,
         recommender=recommender,
         digests=digests,
+        collections=CollectionService(CollectionStore(engine), settings.base_url),
+        insights=InsightService(
+            settings,
+            queries=InsightQueries(engine),
+            ranking=ranking,
+            recommender=recommender,
+            items=items,
+        ),
+        opens=OpenStore(engine),
+        personal_feeds=PersonalFeeds(
+            PersonalFeedStore(engine),
+            base_url=settings.base_url,
+            days=settings.personal_feed_days,
+        ),
+        xapi=XapiService(settings, XapiStore(engine)),
+        channels=ChannelService(ChannelStore(engine, seal_for(settings)), policy),
     )

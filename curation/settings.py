@@ -30,13 +30,21 @@ class Settings(BaseSettings):
     fetch_allow_hosts: str = Field(
         "",
         description=(
-            "comma-separated hosts or CIDRs the address guard lets through, e.g."
-            " `127.0.0.1,10.0.0.0/8`; cloud-metadata addresses stay refused"
+            "comma-separated hosts, CIDRs and `:PORT` entries the address guard lets through,"
+            " e.g. `127.0.0.1,10.0.0.0/8,:8022`; cloud-metadata addresses stay refused"
         ),
     )
     fetch_connect_timeout: float = Field(10.0, gt=0, description="seconds to connect, per fetch")
     fetch_read_timeout: float = Field(20.0, gt=0, description="seconds between two reads")
     fetch_total_timeout: float = Field(60.0, gt=0, description="seconds for a whole fetch")
+    fetch_headers_timeout: float = Field(
+        20.0,
+        gt=0,
+        description=(
+            "seconds from sending a request to its complete response headers, however slowly"
+            " they trickle in (each redirect hop); within `CURATION_FETCH_TOTAL_TIMEOUT`"
+        ),
+    )
     fetch_max_bytes: int = Field(
         10 * 1024 * 1024, gt=0, description="body cap, counted after decompression"
     )
@@ -114,11 +122,36 @@ class Settings(BaseSettings):
         gt=0,
         description="what counts as new for a first digest, and the default recommendation window",
     )
+    digest_chunk_people: int = Field(
+        2000,
+        ge=1,
+        le=100_000,
+        description=(
+            "people whose digests are built together (one ranking call, set-based queries and"
+            " one transaction per chunk); larger is faster and takes more memory"
+        ),
+    )
+    email_sender_processes: int = Field(
+        1,
+        ge=0,
+        le=32,
+        description=(
+            "processes that render and send e-mail alongside digest building in a big batch"
+            " (from 200 digests in a chunk), each taking its share of the digests; 0: only a"
+            " thread of the building process sends"
+        ),
+    )
 
     # ranking: the TF-IDF model is fitted on items first seen within the last rank_window_days
     rank_window_days: int = Field(30, gt=0, description="the model is fitted on this many days")
     rank_min_df: int = Field(2, ge=1, description="a term must occur in this many window items")
-    rank_max_df: float = Field(0.5, gt=0, le=1, description="...and in at most this share of them")
+    rank_max_df: float = Field(
+        0.5,
+        gt=0,
+        le=1,
+        description="words in more than this share of the window are still matched, but not"
+        " used for query expansion or the duplicate check",
+    )
     rank_title_weight: float = Field(
         3.0, gt=0, description="a title word counts as this many body words"
     )
@@ -127,6 +160,15 @@ class Settings(BaseSettings):
     )
     rank_half_life_hours: float = Field(36.0, gt=0, description="recency decay half-life")
     rank_max_items: int = Field(50_000, gt=0, description="the most recent items of the window")
+    rank_cache_seconds: float = Field(
+        60.0,
+        ge=0,
+        le=3600,
+        description=(
+            "live recommendations reuse a person's ranked list this long while the model, their"
+            " interests, mutes and feedback are unchanged (0: rank on every request)"
+        ),
+    )
 
     # e-mail: with no smtp_url, mail is written as .eml files to outbox_dir (the embedded default)
     smtp_url: SecretStr = Field(
@@ -172,6 +214,187 @@ class Settings(BaseSettings):
     # content limits
     max_title_chars: int = Field(500, gt=0, description="longer titles are cut")
     max_entries_per_feed: int = Field(500, gt=0, description="entries read from one document")
+
+    # jobs on PostgreSQL (`curation worker`, curation/jobs) and API processes
+    jobs_ingest_shards: int = Field(
+        4, ge=1, le=1024, description="ingest jobs per round: sources split by id modulo this"
+    )
+    jobs_people_per_chunk: int = Field(
+        2000, ge=1, le=100_000, description="people (a range of ids) per digest-building job"
+    )
+    jobs_delivery_lanes: int = Field(
+        2,
+        ge=1,
+        le=256,
+        description="delivery jobs per channel (e-mail, Slack, Teams) that may run at once"
+        " (on any workers)",
+    )
+    worker_stalled_seconds: float = Field(
+        30.0,
+        ge=1,
+        le=3600,
+        description="a job whose worker sent no heartbeat for this long is retried elsewhere",
+    )
+    api_workers: int = Field(
+        1, ge=1, le=64, description="API processes of `curation run` / `curation serve`"
+    )
+
+    # HTTP API: rate limits (requests per minute; 0 disables that limit) and faults
+    rate_limit_auth_failures: int = Field(
+        10,
+        ge=0,
+        description=(
+            "wrong or missing API keys a client address may send per minute; beyond, every"
+            " request from it that needs a key gets 429 until the minute has room again"
+        ),
+    )
+    rate_limit_per_key: int = Field(
+        600, ge=0, description="requests per minute one API key may make"
+    )
+    rate_limit_per_address: int = Field(
+        1200,
+        ge=0,
+        description="requests per minute from one client address (`/healthz`, `/metrics` exempt)",
+    )
+    rate_limit_submissions: int = Field(
+        30,
+        ge=0,
+        description=(
+            "source submissions (`POST /v1/sources`, `/v1/sources/import`) per minute, per API"
+            " key and per client address"
+        ),
+    )
+    rate_limit_storage: str = Field(
+        "memory://",
+        description=(
+            "where rate-limit counters live: `memory://` (one process) or a shared"
+            " `redis://host:6379` for several API processes"
+        ),
+    )
+    api_busy_timeout: float = Field(
+        3.0,
+        gt=0,
+        le=60,
+        description=(
+            "seconds an API request waits for a database lock held by another writer before"
+            " answering 503 with `Retry-After` (ingest and batch jobs wait 30 s)"
+        ),
+    )
+    api_header_timeout: float = Field(
+        10.0,
+        gt=0,
+        description=(
+            "seconds a client has to send a request's headers (from connecting, or from the end"
+            " of the previous response); slower connections are closed"
+        ),
+    )
+
+    # curators' workspace: insights, collections, open tracking (issue 13)
+    insight_gap_items: int = Field(
+        4,
+        ge=1,
+        le=10_000,
+        description=(
+            'an interest is flagged as a gap ("add sources for this") when fewer items than this'
+            " were above the relevance floor for it in the last 30 days"
+        ),
+    )
+    insight_cache_seconds: float = Field(
+        60.0,
+        ge=0,
+        le=3600,
+        description=(
+            "curators' insight figures are computed at most once in this many seconds per API"
+            " process and served from memory in between (0: computed on every request)"
+        ),
+    )
+    email_open_grace_seconds: int = Field(
+        120,
+        ge=0,
+        le=86_400,
+        description=(
+            "a click on an item link in a digest e-mail within this many seconds of the e-mail"
+            " being sent (or before it is marked sent) redirects but is not counted as an open:"
+            " mail scanners follow every link on delivery"
+        ),
+    )
+
+    # the web workspace (app/web): sign-in links and session cookies
+    web_session_hours: int = Field(
+        12, ge=1, le=720, description="a web session cookie expires this many hours after sign-in"
+    )
+    web_sign_in_link_minutes: int = Field(
+        15,
+        ge=1,
+        le=1440,
+        description="an e-mailed sign-in link works once, within this many minutes",
+    )
+    rate_limit_sign_in: int = Field(
+        5,
+        ge=0,
+        description=(
+            "sign-in attempts (links asked for by e-mail, API keys tried on the sign-in page) per"
+            " minute, per client address and per e-mail address"
+        ),
+    )
+
+    # personal digest feeds and xAPI (issue 14)
+    personal_feed_days: int = Field(
+        30, ge=1, le=366, description="a person's private digest feed carries this many days"
+    )
+    xapi_url: str = Field(
+        "",
+        description=(
+            "the learning record store's xAPI base (statements go to `{URL}/statements`), e.g."
+            " `http://127.0.0.1:8100/xAPI`; empty: no xAPI statements are sent. An operator"
+            " setting: the address policy of feeds does not apply to it"
+        ),
+    )
+    xapi_user: str = Field("", description="the LRS's HTTP basic-auth user")
+    xapi_password: SecretStr = Field(
+        SecretStr(""), description="the LRS's HTTP basic-auth password"
+    )
+    xapi_batch_size: int = Field(
+        100, ge=1, le=1000, description="xAPI statements per POST to the LRS"
+    )
+    xapi_timeout: float = Field(10.0, gt=0, description="seconds for one POST to the LRS")
+
+    # Slack / Teams webhook channels (issue 14)
+    channel_timeout: float = Field(
+        10.0, gt=0, le=120, description="seconds for one POST of a digest to a chat webhook"
+    )
+    channel_concurrency: int = Field(
+        16, ge=1, le=256, description="digests posted to chat webhooks at once"
+    )
+    channel_lease_minutes: int = Field(
+        5,
+        ge=1,
+        le=1440,
+        description=(
+            "a chat post claimed by a run that then crashed is tried again after this many minutes"
+        ),
+    )
+    channel_retry_base_seconds: int = Field(
+        60,
+        ge=1,
+        le=86_400,
+        description=(
+            "wait after a chat post's first temporary failure (5xx, time-out); doubles with each"
+            " further one, up to `CURATION_CHANNEL_RETRY_MAX_MINUTES`"
+        ),
+    )
+    channel_retry_max_minutes: int = Field(
+        60, ge=1, le=1440, description="longest wait between two tries of one chat post"
+    )
+    channel_retry_after_max_seconds: int = Field(
+        3600,
+        ge=1,
+        le=86_400,
+        description="a webhook's `Retry-After` (on 429) is honoured up to this many seconds",
+    )
+    channel_max_attempts: int = Field(
+        8, ge=1, le=100, description="tries of one chat post before it is recorded as failed"
+    )
 
     @field_validator("database_url")
     @classmethod

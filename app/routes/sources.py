@@ -5,6 +5,7 @@ then is fetched and checked: a feed is added (with its own title when none is gi
 is searched for the feeds it links to and the first working one is added; anything else is a 422
 saying why. ``?check=false`` adds without fetching. An OPML import is not fetched; it skips, and
 reports, the outlines the policy refuses. Credentials in source URLs are masked in every answer.
+Both ways of adding sources count against ``CURATION_RATE_LIMIT_SUBMISSIONS`` (429 beyond it).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
 from app import convert
-from app.deps import Curator, Domain, DomainDep
+from app.deps import Curator, Domain, DomainDep, Submission
 from app.params import Cursor, PageLimit
 from app.schemas import (
     MAX_ID,
@@ -53,6 +54,7 @@ def list_sources(
 def add_source(
     body: SourceIn,
     _: Curator,
+    _limit: Submission,
     domain: DomainDep,
     check: Annotated[
         bool, Query(description="Fetch the URL first and add only a feed (or one it links to).")
@@ -107,7 +109,9 @@ _OPML_BODY = {
 
 
 @router.post("/v1/sources/import", openapi_extra=_OPML_BODY)
-async def import_sources(request: Request, _: Curator, domain: DomainDep) -> ImportOut:
+async def import_sources(
+    request: Request, _: Curator, _limit: Submission, domain: DomainDep
+) -> ImportOut:
     """Add every feed of an OPML 1.0/2.0 document (the body); URLs already present are kept."""
     body = await request.body()
     return await run_in_threadpool(_import, domain, body)

@@ -13,7 +13,10 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from curation.channels.deliver import deliver_channels
 from curation.cli import people as cli_people
+from curation.cli import worker as cli_worker
+from curation.cli import xapi as cli_xapi
 from curation.errors import CurationError
 from curation.ingest.netpolicy import mask_credentials
 from curation.ingest.pipeline import IngestSummary, SourceOutcome
@@ -26,6 +29,10 @@ from curation.storage.engine import upgrade
 def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
     upgrade(settings.database_url, args.revision)
     print(f"database at {settings.database_url} is at revision {args.revision}")
+    from curation.jobs.connector import ensure_schema, is_postgres
+
+    if is_postgres(settings.database_url) and ensure_schema(settings):
+        print("job queue tables (procrastinate) created")
     return 0
 
 
@@ -108,6 +115,8 @@ def cmd_sources_list(args: argparse.Namespace, settings: Settings) -> int:
             line += "  [paused]"
         if s.last_error:
             line += f"\n       last error ({s.error_count}×): {mask_credentials(s.last_error)}"
+        if s.warning:
+            line += f"\n       warning: {mask_credentials(s.warning)}"
         print(line)
     print(f"{len(sources)} sources")
     return 0
@@ -155,22 +164,30 @@ def cmd_rank_fit(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_digests_send(args: argparse.Namespace, settings: Settings) -> int:
-    print(make_curation(settings).run_digests().line())
+    curation = make_curation(settings)
+    print(curation.run_digests().line())
+    print(f"chat: {deliver_channels(curation.engine, settings).line()}")  # Slack / Teams
     return 0
 
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     import asyncio
 
-    from curation.cli.serve import serve
+    from curation.cli.serve import serve, serve_processes
 
     host = args.host or settings.api_host
     port = args.port or settings.api_port
+    workers = args.workers or settings.api_workers
+    scheduler = args.command == "run"
     # links in e-mails point where the service really listens, unless CURATION_PUBLIC_BASE_URL
     settings = settings.model_copy(update={"api_host": host, "api_port": port})
     print(f"curation: serving http://{host}:{port} (API docs at /docs); Ctrl-C to stop")
     print(f"curation: links in e-mails point to {settings.base_url}")
-    asyncio.run(serve(settings, host=host, port=port))
+    if workers > 1:
+        print(f"curation: {workers} API processes", flush=True)
+        serve_processes(settings, host=host, port=port, workers=workers, scheduler=scheduler)
+    else:
+        asyncio.run(serve(settings, host=host, port=port, scheduler=scheduler))
     return 0
 
 
@@ -243,9 +260,18 @@ def build_parser() -> argparse.ArgumentParser:
     send.set_defaults(func=cmd_digests_send)
 
     run = sub.add_parser("run", help="serve the API and run ingest and digests on a schedule")
-    run.add_argument("--host", help="default: CURATION_API_HOST (127.0.0.1)")
-    run.add_argument("--port", type=int, help="default: CURATION_API_PORT (8000)")
-    run.set_defaults(func=cmd_run)
+    api_only = sub.add_parser(
+        "serve", help="serve the API only (the periodic work is done by `curation worker`)"
+    )
+    for serving in (run, api_only):
+        serving.add_argument("--host", help="default: CURATION_API_HOST (127.0.0.1)")
+        serving.add_argument("--port", type=int, help="default: CURATION_API_PORT (8000)")
+        serving.add_argument(
+            "--workers", type=int, help="API processes (default: CURATION_API_WORKERS, 1)"
+        )
+        serving.set_defaults(func=cmd_run)
+    cli_worker.register(sub)
+    cli_xapi.register(sub)
     return parser
 
 

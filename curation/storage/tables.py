@@ -3,7 +3,8 @@
 - ``source``: a feed we poll, with its HTTP validators and its own health (status, last error,
   error count, next attempt).
 - ``item``: one article, stored once however many feeds carry it (``dedupe_key`` is its
-  canonical URL, or a per-source key when it has no link). Only its origin source may update it.
+  canonical URL, or its feed's ``item_key`` and GUID when it has no link). Its origin source is
+  the feed whose version is shown (:mod:`curation.ingest.ownership` decides which).
 - ``item_source``: which feeds carried an item, under which GUID. ``(source_id, guid)`` is unique,
   so two concurrent ingest runs cannot insert an entry twice, and a feed's GUIDs only ever
   address its own entries.
@@ -14,9 +15,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from sqlalchemy import (
+    BigInteger,
     Column,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     Text,
@@ -88,6 +91,10 @@ class Source(SQLModel, table=True):
     last_success_at: datetime | None = Field(default=None, sa_column=_ts())
     next_attempt_at: datetime | None = Field(default=None, sa_column=_ts(index=True))
     created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
+    # what the last stored fetch found odd about the feed (e.g. ids changing on every fetch)
+    warning: str | None = Field(default=None, sa_column=Column(Text))
+    # the key of its link-less items (a hash of the URL it was added with; migration 0010)
+    item_key: str | None = Field(default=None, sa_column=Column(Text))
 
 
 class Item(SQLModel, table=True):
@@ -112,6 +119,9 @@ class Item(SQLModel, table=True):
     updated_at: datetime | None = Field(default=None, sa_column=_ts())
     first_seen_at: datetime = Field(default_factory=utcnow, sa_column=_ts(False, index=True))
     content_hash: str = Field(max_length=64)
+    # a date's text when the stored value is not the feed's own (clamped or nonsense)
+    published_raw: str | None = Field(default=None, sa_column=Column(Text))
+    updated_raw: str | None = Field(default=None, sa_column=Column(Text))
 
 
 class ItemSource(SQLModel, table=True):
@@ -122,7 +132,8 @@ class ItemSource(SQLModel, table=True):
     )
 
     id: int | None = Field(default=None, primary_key=True)
-    source_id: int = Field(sa_column=_ref("source"))
+    # indexed alone (migration 0015): counting a source's items reads this narrow index
+    source_id: int = Field(sa_column=_ref("source", index=True))
     guid: str = Field(sa_column=Column(Text, nullable=False))
     item_id: int = Field(sa_column=_ref("item", index=True))
     first_seen_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
@@ -279,3 +290,224 @@ class Gem(SQLModel, table=True):
     note: str = Field(default="", sa_column=Column(Text, nullable=False))
     audience: str = Field(default="[]", sa_column=Column(Text, nullable=False))
     created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(False, index=True))
+
+
+# ---- web sign-in --------------------------------------------------------------------------
+
+
+class SignInLink(SQLModel, table=True):
+    """A one-time sign-in link mailed to a person: only a SHA-256 of its token is kept.
+
+    ``used_at`` is set by the one redemption that succeeds; a used or expired link never works.
+    """
+
+    __tablename__ = "sign_in_link"
+    __table_args__ = IDS_NEVER_REUSED
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(max_length=64, unique=True)
+    person_id: int = Field(sa_column=_ref("person", index=True))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
+    expires_at: datetime = Field(sa_column=_ts(nullable=False, index=True))
+    used_at: datetime | None = Field(default=None, sa_column=_ts())
+
+
+# ---- collections and opens (issue 13; migration 0011) -------------------------------------
+
+
+class Collection(SQLModel, table=True):
+    """A curator's named, ordered list of gems, published as Atom and JSON Feed.
+
+    ``token`` is the unguessable part of the public feed URLs; rotating it retires the old URLs.
+    """
+
+    __tablename__ = "collection"
+    __table_args__ = IDS_NEVER_REUSED
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(sa_column=Column(Text, nullable=False))
+    description: str = Field(default="", sa_column=Column(Text, nullable=False))
+    curator_id: int | None = Field(
+        default=None, sa_column=_ref("person", ondelete="SET NULL", nullable=True)
+    )
+    token: str = Field(sa_column=Column(Text, nullable=False, unique=True))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
+
+
+class CollectionGem(SQLModel, table=True):
+    """A gem's place in a collection (``position`` ascending); a gem is in a collection once."""
+
+    __tablename__ = "collection_gem"
+    __table_args__ = (
+        UniqueConstraint("collection_id", "gem_id", name="uq_collection_gem"),
+        IDS_NEVER_REUSED,
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    collection_id: int = Field(sa_column=_ref("collection"))
+    gem_id: int = Field(sa_column=_ref("gem", index=True))
+    position: int = Field(default=0)
+    added_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
+
+
+class ItemOpen(SQLModel, table=True):
+    """A person opened an item from a digest e-mail: one row per (person, item), the first
+    counted open. Read only as aggregates (never who opened what)."""
+
+    __tablename__ = "item_open"
+    __table_args__ = (
+        UniqueConstraint("person_id", "item_id", name="uq_item_open_once"),
+        IDS_NEVER_REUSED,
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: int = Field(sa_column=_ref("person"))
+    item_id: int = Field(sa_column=_ref("item", index=True))
+    opened_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
+
+
+# the insight queries count per item across everyone: by item, not by person (migration 0011)
+Index("ix_digest_item_item_id", DigestItem.__table__.c.item_id)
+Index("ix_feedback_item_signal", Feedback.__table__.c.item_id, Feedback.__table__.c.signal)
+# per source, the items first seen since a date, read from the index alone (source value)
+Index("ix_item_source_seen", Item.__table__.c.origin_source_id, Item.__table__.c.first_seen_at)
+
+
+# ---- delivery channels: Slack / Teams webhooks and the e-mail cadence (issue 14; 0014) -----
+
+
+class Channel(SQLModel, table=True):
+    """Where a person's digest goes: ``email`` (its cadence only) or a ``slack`` / ``teams``
+    incoming webhook. ``url`` is a secret: never logged, shown back masked only.
+    ``days`` is the cadence as the local weekdays it sends on (7 characters, Sunday first, "1"
+    for a day it sends: ``0111110`` is Monday–Friday), written from the one rule in
+    :mod:`curation.channels.cadence` so that SQL can test a digest's day without a copy of it.
+    ``disabled_reason`` is set when the webhook is gone (404/410): no more posts."""
+
+    __tablename__ = "channel"
+    __table_args__ = IDS_NEVER_REUSED
+
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: int = Field(sa_column=_ref("person", index=True))
+    kind: str = Field(max_length=10)  # email | slack | teams
+    url: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    cadence: str = Field(default="daily", max_length=10)  # daily | weekdays | weekly
+    weekday: int | None = Field(default=None)  # 0 Monday … 6 Sunday (weekly only)
+    days: str = Field(default="1111111", max_length=7)
+    disabled_reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
+
+
+class ChannelDelivery(SQLModel, table=True):
+    """One digest posted to one webhook channel: recorded before sending, claimed with a lease
+    (``next_attempt_at`` while ``sending``), marked ``sent`` after a 2xx; unique per pair."""
+
+    __tablename__ = "channel_delivery"
+    __table_args__ = (
+        UniqueConstraint("digest_id", "channel_id", name="uq_channel_delivery_once"),
+        IDS_NEVER_REUSED,
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    digest_id: int = Field(sa_column=_ref("digest"))
+    channel_id: int = Field(sa_column=_ref("channel", index=True))
+    state: str = Field(default="pending", max_length=20)  # pending|sending|sent|failed|skipped
+    attempts: int = Field(default=0)
+    next_attempt_at: datetime | None = Field(default=None, sa_column=_ts())
+    error: str | None = Field(default=None, sa_column=Column(Text))
+    sent_at: datetime | None = Field(default=None, sa_column=_ts())
+
+
+Index("ix_channel_delivery_state", ChannelDelivery.__table__.c.state)
+
+
+# ---- personal digest feeds and xAPI statements (issue 14; migration 0013) -----------------
+
+
+class PersonalFeed(SQLModel, table=True):
+    """The private feed URLs of one person's digests: ``token`` is their only key.
+
+    The token is kept as it is (not hashed) because ``GET /v1/me/feeds`` shows the URLs again
+    whenever asked; rotating it (a new random token) retires the old URLs at once.
+    """
+
+    __tablename__ = "personal_feed"
+    __table_args__ = IDS_NEVER_REUSED
+
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("person.id", ondelete="CASCADE"), nullable=False, unique=True
+        )
+    )
+    token: str = Field(sa_column=Column(Text, nullable=False, unique=True))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
+
+
+class XapiOutbox(SQLModel, table=True):
+    """An xAPI statement waiting for (or already accepted by) the learning record store.
+
+    ``statement_id`` is derived from what happened (person, item, verb, when), so collecting the
+    same event twice adds nothing; ``state`` is pending until the LRS answered 200 (or 409:
+    it already has that id), then sent. A failed batch sets ``next_attempt_at`` (backoff).
+    """
+
+    __tablename__ = "xapi_outbox"
+    __table_args__ = IDS_NEVER_REUSED
+
+    id: int | None = Field(default=None, primary_key=True)
+    statement_id: str = Field(sa_column=Column(Text, nullable=False, unique=True))
+    body: str = Field(sa_column=Column(Text, nullable=False))  # the statement as JSON
+    state: str = Field(default="pending", max_length=20)  # pending | sent
+    attempts: int = Field(default=0)
+    next_attempt_at: datetime | None = Field(default=None, sa_column=_ts())
+    last_error: str | None = Field(default=None, sa_column=Column(Text))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
+    sent_at: datetime | None = Field(default=None, sa_column=_ts())
+
+
+class XapiWatermark(SQLModel, table=True):
+    """How far the xAPI collector has scanned each source of events (``name`` → ``position``:
+    a row id, or a time as epoch microseconds)."""
+
+    __tablename__ = "xapi_watermark"
+    __table_args__ = IDS_NEVER_REUSED
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(sa_column=Column(Text, nullable=False, unique=True))
+    position: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
+
+
+Index("ix_xapi_outbox_due", XapiOutbox.__table__.c.state, XapiOutbox.__table__.c.next_attempt_at)
+
+
+class InterestSnapshot(SQLModel, table=True):
+    """How many people declared an interest (grouped ignoring case) on a day: the trend of
+    the curators' insight page. One row per (day, phrase), written once a day (migration 0011)."""
+
+    __tablename__ = "interest_snapshot"
+    __table_args__ = (
+        UniqueConstraint("day", "phrase_key", name="uq_interest_snapshot_day"),
+        IDS_NEVER_REUSED,
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    day: str = Field(max_length=10)  # YYYY-MM-DD, UTC
+    phrase_key: str = Field(sa_column=Column(Text, nullable=False))
+    people: int = Field(default=0)
+
+
+class WebSession(SQLModel, table=True):
+    """A signed-in browser: the session cookie carries a random token, only its SHA-256 is
+    kept. ``ended_at`` is set on sign-out; an ended or expired session never works again."""
+
+    __tablename__ = "web_session"
+    __table_args__ = IDS_NEVER_REUSED
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(max_length=64, unique=True)
+    person_id: int = Field(sa_column=_ref("person", index=True))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
+    expires_at: datetime = Field(sa_column=_ts(nullable=False, index=True))
+    ended_at: datetime | None = Field(default=None, sa_column=_ts())

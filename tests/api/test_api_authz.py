@@ -18,6 +18,7 @@ import pytest
 from sqlalchemy import func, select
 
 from curation.clock import utcnow
+from curation.digest.timing import local_day
 from curation.storage.tables import Gem, Person
 from tests.helpers.api import Actor, Api, open_api
 
@@ -48,10 +49,12 @@ class Ctx:
         return self.api.gem(self.api.person("curator"))
 
     def digest_day(self, whose: Actor | None) -> str:
-        """Build today's digest for ``whose`` (through the domain) and return its date."""
+        """Record today's digest for ``whose`` (through the domain) and return its date —
+        whatever the hour: before the person's digest hour ``today()`` is only a preview."""
         domain = self.api.app.state.domain.get()
         person = self.api.people.get((whose or self.other).id)
-        return domain.digests.today(person, utcnow()).date
+        now = utcnow()
+        return domain.digests.build(person, local_day(now, person.timezone), now).date
 
 
 @dataclass(frozen=True)
@@ -104,10 +107,19 @@ CASES = [
         for m, p in [
             ("GET", "/v1/email/feedback"),
             ("HEAD", "/v1/email/feedback"),  # a link checker: checks the token only
+            ("POST", "/v1/email/feedback"),  # the confirmation page's button
             ("GET", "/v1/email/unsubscribe"),
             ("POST", "/v1/email/unsubscribe"),
         ]
     ],
+    # a sign-in link for the web pages: anyone may ask, the answer never tells who exists
+    Case(
+        "auth email link",
+        "POST",
+        "/v1/auth/email-link",
+        needs(None, 202),
+        body=lambda c: {"email": "nobody@example.org"},
+    ),
     # people (admins)
     Case("people create", "POST", "/v1/people", needs("admin", 201), body=_new_person),
     Case("people list", "GET", "/v1/people", needs("admin")),
@@ -194,6 +206,7 @@ CASES = [
         lambda c: f"/v1/me/digests/{c.digest_day(c.other)}",
     ),
     Case("me recommendations", "GET", "/v1/me/recommendations", needs("learner")),
+    Case("deliveries list", "GET", "/v1/deliveries", needs("admin")),
     # sources and ingest (curators)
     Case("sources list", "GET", "/v1/sources", needs("curator")),
     Case(
@@ -252,6 +265,142 @@ CASES = [
         needs("curator", 204, curator=403),
         lambda c: f"/v1/gems/{c.other_gem()}",
     ),
+]
+
+
+# ---- collections, their public feeds, insights, item links in e-mails (issue 13) ---------------
+COLLECTION = "/v1/collections/{collection_id}"
+
+
+def _collection(c: Ctx, *gems: int):  # noqa: ANN202
+    service = c.api.app.state.domain.get().collections
+    made = service.create("Team picks", "", None)
+    for gem in gems:
+        service.add_gem(made.id, gem)
+    return made
+
+
+def _feed(c: Ctx, suffix: str) -> str:
+    url = getattr(
+        _collection(c, c.other_gem()), "feed_url" if suffix == "atom" else "json_feed_url"
+    )
+    return "/" + url.split("/", 3)[3]
+
+
+def _in_collection(c: Ctx) -> str:
+    gem = c.other_gem()
+    return f"/v1/collections/{_collection(c, gem).id}/gems/{gem}"
+
+
+CASES += [
+    *[
+        Case(
+            f"email {m} /v1/email/open",
+            m,
+            "/v1/email/open",
+            needs(None, 400),
+            lambda c: "/v1/email/open?token=forged",
+            html=True,
+        )
+        for m in ("GET", "HEAD")
+    ],
+    Case("collections list", "GET", "/v1/collections", needs("curator")),
+    Case(
+        "collection create",
+        "POST",
+        "/v1/collections",
+        needs("curator", 201),
+        body=lambda c: {"name": "New picks"},
+    ),
+    Case(
+        "collection get",
+        "GET",
+        COLLECTION,
+        needs("curator"),
+        lambda c: f"/v1/collections/{_collection(c).id}",
+    ),
+    Case(
+        "collection delete",
+        "DELETE",
+        COLLECTION,
+        needs("curator", 204),
+        lambda c: f"/v1/collections/{_collection(c).id}",
+    ),
+    Case(
+        "collection add gem",
+        "POST",
+        COLLECTION + "/gems",
+        needs("curator"),
+        lambda c: f"/v1/collections/{_collection(c).id}/gems",
+        lambda c: {"gem_id": c.other_gem()},
+    ),
+    Case(
+        "collection move gem",
+        "PATCH",
+        COLLECTION + "/gems/{gem_id}",
+        needs("curator"),
+        _in_collection,
+        lambda c: {"position": 1},
+    ),
+    Case(
+        "collection remove gem",
+        "DELETE",
+        COLLECTION + "/gems/{gem_id}",
+        needs("curator", 204),
+        _in_collection,
+    ),
+    Case(
+        "collection rotate",
+        "POST",
+        COLLECTION + "/rotate",
+        needs("curator"),
+        lambda c: f"/v1/collections/{_collection(c).id}/rotate",
+    ),
+    # the feeds are public: the token in the URL is the only key, an API key plays no part
+    Case("feed atom", "GET", "/v1/feeds/{token}.atom", needs(None), lambda c: _feed(c, "atom")),
+    Case("feed json", "GET", "/v1/feeds/{token}.json", needs(None), lambda c: _feed(c, "json")),
+    *[
+        Case(f"insights {name}", "GET", f"/v1/insights/{name}", needs("curator"))
+        for name in ("interests", "sources", "gems")
+    ],
+    Case(
+        "insights item",
+        "GET",
+        "/v1/insights/items/{item_id}",
+        needs("curator"),
+        lambda c: f"/v1/insights/items/{c.api.item()}",
+    ),
+]
+
+
+def _digest_feed(c: Ctx, suffix: str) -> str:
+    """Another person's private digest feed: its token is the only key."""
+    urls = c.api.app.state.domain.get().personal_feeds.urls(c.other.id)
+    url = urls.atom_url if suffix == "atom" else urls.json_url
+    return "/" + url.split("/", 3)[3]
+
+
+CASES += [
+    Case("my channels", "GET", "/v1/me/channels", needs("learner")),
+    Case(
+        "my channels set",
+        "PUT",
+        "/v1/me/channels",
+        needs("learner"),
+        body=lambda c: [{"kind": "email", "cadence": "weekdays"}],
+    ),
+    Case("my feeds", "GET", "/v1/me/feeds", needs("learner")),
+    Case("my feeds rotate", "POST", "/v1/me/feeds/rotate", needs("learner")),
+    *[
+        Case(
+            f"digest feed {suffix}",
+            "GET",
+            f"/v1/digest-feeds/{{token}}.{suffix}",
+            needs(None),
+            lambda c, suffix=suffix: _digest_feed(c, suffix),
+        )
+        for suffix in ("atom", "json")
+    ],
 ]
 
 
