@@ -3,6 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import json
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def make_parser(doc: str, **sizes: float) -> argparse.ArgumentParser:
@@ -14,3 +21,22 @@ def make_parser(doc: str, **sizes: float) -> argparse.ArgumentParser:
         parser.add_argument("--" + name.replace("_", "-"), type=type(default), default=default)
     parser.add_argument("--runs", type=int, default=3)
     return parser
+
+
+def free_port() -> int:
+    """A free TCP port on 127.0.0.1."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def run_apart(module: str, function: str, *args: object) -> dict:
+    """``asyncio.run(module.function(*args))`` in a process of its own (a load generator must
+    not share the measured server's interpreter); its JSON answer."""
+    call = ", ".join(repr(a) for a in args)
+    code = (
+        f"import asyncio, json, sys; sys.path.insert(0, {str(ROOT)!r}); "
+        f"from {module} import {function}; print(json.dumps(asyncio.run({function}({call}))))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])

@@ -28,7 +28,6 @@ import asyncio
 import json
 import os
 import random
-import socket
 import statistics
 import subprocess
 import sys
@@ -38,7 +37,7 @@ import urllib.request
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bench import make_parser  # noqa: E402
+from bench import free_port, make_parser, run_apart  # noqa: E402
 from bench.feedhost import real_docs  # noqa: E402
 from curation.ingest.records import CleanItem  # noqa: E402
 from curation.people.records import NewPerson
@@ -146,20 +145,8 @@ async def load(url: str, key: str, seconds: float, connections: int) -> dict:
 
 
 def load_process(url: str, key: str, seconds: float, connections: int) -> dict:
-    """Run the load generator in its own process, so it does not share the server's CPU."""
-    args = ", ".join(repr(a) for a in (url, key, seconds, connections))
-    code = (
-        f"import asyncio, json, sys; sys.path.insert(0, {str(ROOT)!r}); from bench.api import load; "
-        f"print(json.dumps(asyncio.run(load({args}))))"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    return json.loads(out.stdout.strip().splitlines()[-1])
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """The load generator in its own process, so it does not share the server's CPU."""
+    return run_apart("bench.api", "load", url, key, seconds, connections)
 
 
 def main() -> None:

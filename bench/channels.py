@@ -44,8 +44,8 @@ from datetime import timedelta  # noqa: E402
 
 from sqlalchemy import delete, insert, update  # noqa: E402
 
-from bench import make_parser  # noqa: E402
-from bench.email import NOW, SECRET, SENDER, accepted, free_port, synthetic  # noqa: E402
+from bench import free_port, make_parser  # noqa: E402
+from bench.email import NOW, SECRET, SENDER, accepted, synthetic  # noqa: E402
 
 
 def serve_hooks(port: int) -> None:

@@ -26,14 +26,13 @@ sys.path.insert(0, str(HERE.parent))
 
 import argparse  # noqa: E402
 import smtplib  # noqa: E402
-import socket  # noqa: E402
 import statistics  # noqa: E402
 import subprocess  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
 from datetime import UTC, datetime, timedelta  # noqa: E402
 
-from bench import make_parser  # noqa: E402
+from bench import free_port, make_parser  # noqa: E402
 from curation.digest.view import (  # noqa: E402
     DigestView,
     EntryView,
@@ -84,12 +83,6 @@ def serve(port: int) -> None:
         sys.stdin.read()  # until the parent closes our stdin
     finally:
         controller.stop()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def accepted(port: int) -> int:

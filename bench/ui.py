@@ -30,7 +30,6 @@ import json  # noqa: E402
 import os  # noqa: E402
 import random  # noqa: E402
 import re  # noqa: E402
-import socket  # noqa: E402
 import statistics  # noqa: E402
 import subprocess  # noqa: E402
 import tempfile  # noqa: E402
@@ -40,7 +39,7 @@ from datetime import UTC, datetime, timedelta  # noqa: E402
 
 from sqlalchemy import insert, select  # noqa: E402
 
-from bench import make_parser  # noqa: E402
+from bench import free_port, make_parser, run_apart  # noqa: E402
 from curation.ingest.records import CleanItem  # noqa: E402
 from curation.people.records import NewPerson  # noqa: E402
 from curation.services import make_curation  # noqa: E402
@@ -348,20 +347,8 @@ async def _sign_in(session, base: str, key: str) -> bool:  # noqa: ANN001
 def measure_process(
     base: str, key: str, targets: list[str], requests: int, connections: int
 ) -> dict:
-    """Run the client in its own process, so it does not share the server's interpreter."""
-    args = ", ".join(repr(a) for a in (base, key, targets, requests, connections))
-    code = (
-        f"import asyncio, json, sys; sys.path.insert(0, {str(ROOT)!r}); "
-        f"from bench.ui import measure; print(json.dumps(asyncio.run(measure({args}))))"
-    )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    return json.loads(done.stdout.strip().splitlines()[-1])
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """The client in its own process, so it does not share the server's interpreter."""
+    return run_apart("bench.ui", "measure", base, key, targets, requests, connections)
 
 
 def main() -> None:
