@@ -7,6 +7,7 @@ import json
 import socket
 import subprocess
 import sys
+from datetime import datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -40,3 +41,23 @@ def run_apart(module: str, function: str, *args: object) -> dict:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def bench_item(source_id: int, j: int, title: str, text: str, *, now: datetime, summary_html: str):  # noqa: ANN201
+    """The ``j``-th item of source ``source_id``, ready for the store (a ``CleanItem``):
+    its own canonical URL, published ``j`` minutes before ``now``."""
+    from curation.ingest.records import CleanItem  # the benches put the project on the path first
+
+    return CleanItem(
+        guid=f"{source_id}-{j}",
+        dedupe_key=f"https://site{source_id}.example.org/{j}",
+        title=title,
+        url=f"https://site{source_id}.example.org/{j}",
+        summary_html=summary_html,
+        content_html="",
+        text=text,
+        author=None,
+        published_at=now - timedelta(minutes=j),
+        updated_at=None,
+        content_hash=f"{source_id}-{j}",
+    )

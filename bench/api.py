@@ -34,12 +34,11 @@ import sys
 import tempfile
 import time
 import urllib.request
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import free_port, make_parser, run_apart  # noqa: E402
+from bench import bench_item, free_port, make_parser, run_apart  # noqa: E402
 from bench.feedhost import real_docs  # noqa: E402
-from curation.ingest.records import CleanItem  # noqa: E402
 from curation.people.records import NewPerson
 from curation.services import make_curation  # noqa: E402
 from curation.settings import Settings  # noqa: E402
@@ -74,21 +73,7 @@ def seed(url: str, n_items: int, real: bool = False) -> str:
                 words = [rnd.choice(WORDS) for _ in range(120)]
                 title = " ".join(words[:7]).capitalize()
                 text = " ".join(words)
-            items.append(
-                CleanItem(
-                    guid=f"{s}-{j}",
-                    dedupe_key=f"https://site{s}.example.org/{j}",
-                    title=title,
-                    url=f"https://site{s}.example.org/{j}",
-                    summary_html=f"<p>{text}</p>",
-                    content_html="",
-                    text=text,
-                    author=None,
-                    published_at=now - timedelta(minutes=j),
-                    updated_at=None,
-                    content_hash=f"{s}-{j}",
-                )
-            )
+            items.append(bench_item(s, j, title, text, now=now, summary_html=f"<p>{text}</p>"))
         store.save_feeds([FeedWrite(s, items)], now=now, next_attempt_at=now)
     settings = Settings(database_url=url)
     make_curation(settings, engine=engine).refit()

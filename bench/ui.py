@@ -39,8 +39,7 @@ from datetime import UTC, datetime, timedelta  # noqa: E402
 
 from sqlalchemy import insert, select  # noqa: E402
 
-from bench import free_port, make_parser, run_apart  # noqa: E402
-from curation.ingest.records import CleanItem  # noqa: E402
+from bench import bench_item, free_port, make_parser, run_apart  # noqa: E402
 from curation.people.records import NewPerson  # noqa: E402
 from curation.services import make_curation  # noqa: E402
 from curation.settings import Settings  # noqa: E402
@@ -131,21 +130,8 @@ def seed(url: str, args) -> dict:  # noqa: ANN001
         for j in range(per):
             title, body = docs[(n * per + j) % len(docs)]
             title = title or body[:60]
-            items.append(
-                CleanItem(
-                    guid=f"{s}-{j}",
-                    dedupe_key=f"https://site{s}.example.org/{j}",
-                    title=title,
-                    url=f"https://site{s}.example.org/{j}",
-                    summary_html=f"<p>{html.escape(body[:300])}</p>",
-                    content_html="",
-                    text=body,
-                    author=None,
-                    published_at=now - timedelta(minutes=j),
-                    updated_at=None,
-                    content_hash=f"{s}-{j}",
-                )
-            )
+            summary = f"<p>{html.escape(body[:300])}</p>"
+            items.append(bench_item(s, j, title, body, now=now, summary_html=summary))
         seen = now - timedelta(days=40 * n / len(sources), minutes=1)  # spread over 40 days
         store.save_feeds([FeedWrite(s, items)], now=seen, next_attempt_at=now + timedelta(days=1))
     print(f"  {args.items} items stored: {time.perf_counter() - started:.0f} s", flush=True)
