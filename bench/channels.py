@@ -45,7 +45,7 @@ from datetime import timedelta  # noqa: E402
 from sqlalchemy import delete, insert, update  # noqa: E402
 
 from bench import free_port, make_parser  # noqa: E402
-from bench.email import NOW, SECRET, SENDER, accepted, synthetic  # noqa: E402
+from bench.email import NOW, SECRET, SENDER, accepted, person_rows, synthetic  # noqa: E402
 
 
 def serve_hooks(port: int) -> None:
@@ -147,15 +147,7 @@ class Loops:
         self.digests, self.deliveries = Digest.__table__, ChannelDelivery.__table__
         self.xapi_tables = (XapiOutbox.__table__, XapiWatermark.__table__)
         with self.engine.begin() as conn:
-            conn.execute(
-                insert(Person.__table__),
-                [
-                    {"id": p.id, "email": p.email, "name": p.name, "role": "learner",
-                     "timezone": "UTC", "digest_hour": 7, "email_digests": True,
-                     "created_at": NOW}
-                    for _, p in pairs
-                ],
-            )  # fmt: skip
+            conn.execute(insert(Person.__table__), person_rows(pairs))
             conn.execute(
                 insert(Item.__table__),
                 [

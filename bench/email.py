@@ -85,6 +85,15 @@ def serve(port: int) -> None:
         controller.stop()
 
 
+def person_rows(pairs) -> list[dict]:  # noqa: ANN001
+    """The person rows of synthetic (view, person) pairs, as the bench databases store them."""
+    return [
+        {"id": p.id, "email": p.email, "name": p.name, "role": "learner",
+         "timezone": "UTC", "digest_hour": 7, "email_digests": True, "created_at": NOW}
+        for _, p in pairs
+    ]  # fmt: skip
+
+
 def accepted(port: int) -> int:
     conn = smtplib.SMTP("127.0.0.1", port, local_hostname="localhost")
     try:
@@ -199,15 +208,7 @@ class DeliverLoop:
         self.engine = make_engine(self.settings.database_url)
         self.table = Digest.__table__
         with self.engine.begin() as conn:
-            conn.execute(
-                insert(Person.__table__),
-                [
-                    {"id": p.id, "email": p.email, "name": p.name, "role": "learner",
-                     "timezone": "UTC", "digest_hour": 7, "email_digests": True,
-                     "created_at": NOW}
-                    for _, p in pairs
-                ],
-            )  # fmt: skip
+            conn.execute(insert(Person.__table__), person_rows(pairs))
             conn.execute(
                 insert(self.table),
                 [
