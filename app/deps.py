@@ -135,8 +135,8 @@ DomainDep = Annotated[Domain, Depends(get_domain)]
 
 
 async def get_delivery_states(domain: DomainDep) -> DeliveryStates:
-    """Read-only delivery states of recorded digests (the engine's; nothing to build)."""
-    return DeliveryStates(domain.engine)
+    """Read-only delivery states of recorded digests (built with the services)."""
+    return domain.deliveries
 
 
 Deliveries = Annotated[DeliveryStates, Depends(get_delivery_states)]

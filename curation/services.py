@@ -32,6 +32,7 @@ from curation.rank.recommender import Recommender, refresh_model
 from curation.settings import Settings, get_settings
 from curation.storage.channels import ChannelStore
 from curation.storage.collections import CollectionStore
+from curation.storage.deliveries import DeliveryStates
 from curation.storage.digests import DigestRows
 from curation.storage.engine import make_engine
 from curation.storage.feeds import Store
@@ -77,6 +78,7 @@ class Curation:
     personal_feeds: PersonalFeeds  # each person's private digest feed (Atom, JSON Feed)
     xapi: XapiService  # xAPI statements for a learning record store (outbox, collect, flush)
     channels: ChannelService  # Slack / Teams webhooks and each channel's cadence
+    deliveries: DeliveryStates  # read-only delivery states of recorded digests
 
     # ---- the flow, one call per stage ------------------------------------------------------
 
@@ -183,4 +185,5 @@ def make_curation(settings: Settings | None = None, *, engine: Engine | None = N
         ),
         xapi=XapiService(settings, XapiStore(engine)),
         channels=ChannelService(ChannelStore(engine, seal_for(settings)), policy),
+        deliveries=DeliveryStates(engine),
     )
