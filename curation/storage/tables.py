@@ -511,3 +511,85 @@ class WebSession(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
     expires_at: datetime = Field(sa_column=_ts(nullable=False, index=True))
     ended_at: datetime | None = Field(default=None, sa_column=_ts())
+
+
+# ---- teams, shares and personal notes (issue 15; migration 0017) ---------------------------
+
+
+class Team(SQLModel, table=True):
+    """A group of people who share what they learn. Admins manage teams and their members."""
+
+    __tablename__ = "team"
+    __table_args__ = IDS_NEVER_REUSED
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(sa_column=Column(Text, nullable=False, unique=True))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
+
+
+class TeamMember(SQLModel, table=True):
+    """A person's place in a team: ``role`` is member | lead. A person is in a team once."""
+
+    __tablename__ = "team_member"
+    __table_args__ = (
+        UniqueConstraint("team_id", "person_id", name="uq_team_member"),
+        IDS_NEVER_REUSED,
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: int = Field(sa_column=_ref("team"))
+    person_id: int = Field(sa_column=_ref("person", index=True))
+    role: str = Field(default="member", max_length=20)
+    added_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
+
+
+class Share(SQLModel, table=True):
+    """A person passed an item on to one of their teams, with a short note.
+
+    ``(item_id, team_id)`` is unique: an item is shared with a team once, whoever shares it.
+    Deleting the sharer keeps the share (teammates' past digests still hold it) but clears
+    ``person_id`` and ``note``: it then reads "a former member".
+    """
+
+    __tablename__ = "share"
+    __table_args__ = (
+        UniqueConstraint("item_id", "team_id", name="uq_share_item_team"),
+        IDS_NEVER_REUSED,
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    item_id: int = Field(sa_column=_ref("item"))
+    team_id: int = Field(sa_column=_ref("team", index=True))
+    person_id: int | None = Field(
+        default=None, sa_column=_ref("person", ondelete="SET NULL", index=True, nullable=True)
+    )
+    note: str | None = Field(default=None, sa_column=Column(Text))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(False, index=True))
+
+
+class GemTeam(SQLModel, table=True):
+    """A team a curator aimed a gem at (besides, or instead of, interest phrases)."""
+
+    __tablename__ = "gem_team"
+    __table_args__ = (UniqueConstraint("gem_id", "team_id", name="uq_gem_team"), IDS_NEVER_REUSED)
+
+    id: int | None = Field(default=None, primary_key=True)
+    gem_id: int = Field(sa_column=_ref("gem"))
+    team_id: int = Field(sa_column=_ref("team", index=True))
+
+
+class ItemNote(SQLModel, table=True):
+    """A person's own note on an item, part of their portfolio. One per (person, item)."""
+
+    __tablename__ = "item_note"
+    __table_args__ = (
+        UniqueConstraint("person_id", "item_id", name="uq_item_note"),
+        IDS_NEVER_REUSED,
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: int = Field(sa_column=_ref("person"))
+    item_id: int = Field(sa_column=_ref("item", index=True))
+    note: str = Field(default="", sa_column=Column(Text, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
