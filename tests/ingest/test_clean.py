@@ -886,3 +886,19 @@ def test_sanitised_to_text_equals_parsing_path_on_random_and_corpus_html() -> No
         assert sanitised_to_text(clean) == html_to_text(clean), raw
         compared += 1
     assert compared > 2000
+
+
+def test_unescaping_sanitised_text_is_html_unescape() -> None:
+    """The shortcut for the four references sanitised text holds decodes exactly as
+    ``html.unescape`` does, on any mix of references, near-references and text."""
+    import html
+    import random
+
+    from curation.ingest.clean.text import _unescape_sanitised
+
+    rnd = random.Random(16)
+    pieces = ["&amp;", "&lt;", "&gt;", "&nbsp;", "&", "amp;", "lt;", "&quot;", "&#38;", "&#x3c;",
+              "a", " ", "é", ";", "&amp;lt;", "&ampx", "&AMP;", "&lt", "&amp;amp;"]  # fmt: skip
+    for _ in range(20_000):
+        text = "".join(rnd.choice(pieces) for _ in range(rnd.randint(0, 8)))
+        assert _unescape_sanitised(text) == html.unescape(text), text

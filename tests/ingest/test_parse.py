@@ -12,7 +12,9 @@ import pytest
 
 import curation.ingest.parse.feed as parse_mod
 from curation.errors import ParseError
+from curation.ingest.clean import clean_entry
 from curation.ingest.parse import parse_date, parse_feed
+from curation.ingest.parse.common import without_xml_controls
 from curation.ingest.parse.fallback import neutralise_dtd
 from curation.ingest.records import ParsedEntry, ParsedFeed
 from tests.helpers import fixture_feeds
@@ -369,10 +371,55 @@ def test_nul_and_control_characters_do_not_crash() -> None:
         "<item><title>a\x00b</title><description>c\x01d\x1f</description></item>"
         "<item><title>fine</title></item>"
     )
+    # XML 1.0 forbids them: the fast path reads the document without them, as the cleaner
+    # would drop them (the fallback passes them through, and the cleaner removes them there)
     feed = parse(body)
-    # Passed through (trailing whitespace-class \x1f stripped); the cleaner removes the rest.
-    assert [(e.title, e.summary) for e in feed.entries] == [("a\x00b", "c\x01d"), ("fine", None)]
-    assert feed.warnings and "fallback" in feed.warnings[0]  # XML 1.0 forbids them: feedparser
+    assert [(e.title, e.summary) for e in feed.entries] == [("ab", "cd"), ("fine", None)]
+    assert not feed.warnings
+    slow = parse(body + "&nbsp;")  # ill-formed for another reason too: feedparser reads it
+    assert [(e.title, e.summary) for e in slow.entries] == [("a\x00b", "c\x01d"), ("fine", None)]
+    assert slow.warnings and "fallback" in slow.warnings[0]
+
+
+@pytest.mark.parametrize(
+    "controls",
+    ["\x00", "\x01\x02", "\x08", "\x0b", "\x0c", "\x10\x1a", "\x1b[0m", "\x1f", "a\x0bb\x0cc"],
+)
+def test_control_characters_cost_the_fast_path_nothing_that_is_stored(controls: str) -> None:
+    """A document ill-formed only by C0 controls (real text holds them: 20 Newsgroups has ESC,
+    BS, SUB…) is read by the fast path without them; what the cleaner makes of it is what it
+    makes of the fallback's reading, which passes them through."""
+    c = controls
+    body = rss(
+        f"<item><title>T{c}itle {c}</title><link>https://example.com/{c}a</link>"
+        f"<guid isPermaLink='false'>g{c}1</guid><author>A{c}n</author>"
+        f"<description>&lt;p&gt;x{c}y &lt;a href='/r{c}el'&gt;l{c}k&lt;/a&gt;&lt;/p&gt;{c}"
+        f"</description><pubDate>Sun, 01 Nov 2026 10:00:00 GMT</pubDate></item>"
+        f"<item><title>{c}</title><description>{c}b{c}</description></item>"
+    )
+    fast = parse(body)
+    slow = parse(body + "&nbsp;")
+    assert not fast.warnings and "fallback" in slow.warnings[0]
+    assert len(fast.entries) == len(slow.entries) == 2
+    for a, b in zip(fast.entries, slow.entries, strict=True):
+        assert clean_entry(a, source_id=1, feed_url=URL) == clean_entry(
+            b, source_id=1, feed_url=URL
+        )
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "iso-2022-jp", "cp037"])
+def test_control_bytes_are_not_dropped_where_they_may_be_part_of_a_character(
+    encoding: str,
+) -> None:
+    """Only in encodings where a byte below 0x20 can only be a control character."""
+    declaration = f'<?xml version="1.0" encoding="{encoding}"?>'
+    wide = encoding == "utf-16"  # there every other byte of ASCII text is a NUL
+    body = (
+        (declaration + "<rss>a</rss>").encode(encoding) if wide else declaration.encode() + b"\x1b"
+    )
+    assert without_xml_controls(body, None) is None
+    assert without_xml_controls(b"<rss>a\x01b\x0bc</rss>", None) == b"<rss>ab c</rss>"
+    assert without_xml_controls(b"<rss>fine\tand\r\n</rss>", None) is None
 
 
 def test_summary_identical_to_content_is_not_repeated() -> None:

@@ -171,6 +171,26 @@ def _squash(text: str) -> str:
     return " ".join(text.split())
 
 
+# a character reference other than the four the sanitiser's serialiser writes in text
+_OTHER_REFERENCE_RE = re.compile("&(?!(?:amp|lt|gt|nbsp);)")
+
+
+def _unescape_sanitised(text: str) -> str:
+    """``html.unescape(text)``, without its per-reference callback for the only references
+    sanitised text holds (``&amp;``, ``&lt;``, ``&gt;``, ``&nbsp;``; ``&amp;`` last, so that
+    ``&amp;lt;`` stays ``&lt;``)."""
+    if "&" not in text:
+        return text
+    if _OTHER_REFERENCE_RE.search(text):
+        return htmllib.unescape(text)
+    return (
+        text.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&nbsp;", "\xa0")
+        .replace("&amp;", "&")
+    )
+
+
 def sanitised_to_text(html: str, *, max_chars: int | None = None) -> str:
     """Plain text of HTML that :func:`sanitize_html` produced, without parsing it again.
 
@@ -191,9 +211,9 @@ def sanitised_to_text(html: str, *, max_chars: int | None = None) -> str:
                 line.append(kind)
             line.append(pieces[i + 1])
         else:
-            lines.append((htmllib.unescape("".join(line)), kind))
+            lines.append((_unescape_sanitised("".join(line)), kind))
             line = [pieces[i + 1]]
-    lines.append((htmllib.unescape("".join(line)), ""))
+    lines.append((_unescape_sanitised("".join(line)), ""))
     return _join_lines(lines, max_chars)
 
 

@@ -9,9 +9,13 @@ rules of :mod:`.dates` with the cycle's ``now`` bound:
 - :mod:`curation.ingest.parse.fallback`: feedparser 6 for everything else (ill-formed XML, HTML
   entities such as ``&nbsp;`` from an RSS 0.91 DTD, unknown roots, bytes invalid in the declared
   encoding), behind its DTD guard;
+  a document ill-formed only by C0 control characters (which XML 1.0 forbids, and which real
+  text often holds) is read by the fast path without them instead, as the cleaner would drop
+  them anyway;
 - :mod:`curation.ingest.parse.jsonfeed`: JSON Feed 1.0/1.1.
 
-It does not sanitise HTML, strip control characters or derive fallback GUIDs: the cleaner does.
+It does not sanitise HTML, strip control characters (but for that second try) or derive
+fallback GUIDs: the cleaner does.
 Version names follow feedparser's (``rss091u``/``rss091n``, ``rss20``, ``atom10``, …) so that
 both paths agree; JSON Feed gives ``json10``/``json11``. Each module's docstring describes its
 safety measures: no entity is expanded without bound, and no DTD, file or URL is read.
@@ -37,9 +41,10 @@ from lxml import etree
 
 from curation.errors import ParseError
 from curation.ingest.clean.limits import MAX_RAW_DATE_CHARS
+from curation.ingest.parse.common import without_xml_controls
 from curation.ingest.parse.dates import clamped_struct, read_date, utc_now
 from curation.ingest.parse.fallback import feedparser_fallback
-from curation.ingest.parse.fast import fast_path
+from curation.ingest.parse.fast import DateParser, fast_path
 from curation.ingest.parse.jsonfeed import parse_json_feed
 from curation.ingest.records import ParsedFeed
 
@@ -71,6 +76,21 @@ def _date_reader(now: datetime):  # noqa: ANN202 - a closure the format parsers 
     return date
 
 
+def _without_controls(
+    body: bytes, url: str, content_type: str | None, date: DateParser
+) -> ParsedFeed | None:
+    """The fast path's reading of a document that is well-formed but for C0 control characters
+    (:func:`.common.without_xml_controls`), or None: the document goes on as it came."""
+    scrubbed = without_xml_controls(body, content_type)
+    if scrubbed is None:
+        return None
+    try:
+        feed = fast_path(scrubbed, url, content_type, date)
+    except Exception:  # still not well-formed (or a surprise): the usual way, from the original
+        return None
+    return feed if isinstance(feed, ParsedFeed) else None
+
+
 def parse_feed(
     body: bytes, *, url: str, content_type: str | None = None, now: datetime | None = None
 ) -> ParsedFeed:
@@ -91,6 +111,8 @@ def parse_feed(
     try:
         feed = fast_path(body, url, content_type, date)
     except etree.XMLSyntaxError as exc:
+        if (feed := _without_controls(body, url, content_type, date)) is not None:
+            return feed
         reason = f"not well-formed XML ({exc})"
         if (why := cut_short(body)) is not None:
             raise ParseError(
