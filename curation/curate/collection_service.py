@@ -25,7 +25,7 @@ from curation.curate.collections import (
     new_token,
 )
 from curation.errors import NotFound
-from curation.storage.collections import CollectionRow, CollectionStore
+from curation.storage.collections import CollectionRow, CollectionStore, GemChoice
 from curation.storage.gems import GemRecord
 
 FEED_CACHE_SECONDS = 300
@@ -74,6 +74,10 @@ class CollectionService:
     def get(self, collection_id: int) -> CollectionRecord:
         row = self.store.get(collection_id)
         return self._record(row, tuple(self.store.gems(collection_id)))
+
+    def candidates(self, collection_id: int, limit: int = 100) -> list[GemChoice]:
+        """The newest ``limit`` gems not in the collection: what its page offers to add."""
+        return self.store.candidates(collection_id, limit)
 
     def add_gem(
         self, collection_id: int, gem_id: int, position: int | None = None

@@ -8,12 +8,17 @@ Coverage needs each interest phrase's calibrated vector against the model; the r
 per-model phrase cache keeps them. Every figure is an aggregate over weeks of data that moves
 slowly, so each answer is kept for ``CURATION_INSIGHT_CACHE_SECONDS`` (60 s) per process and
 served from memory in between: a busy insight page costs one computation a minute, whatever
-the number of views, and while one request recomputes an old answer the others get the
-previous one. Calls given an explicit ``now`` are always computed (tests, batch use).
+the number of views. Once an answer is older than that, the next look starts its
+recomputation in a background thread and still gets the previous answer; the new one replaces
+it when done. So no request waits for a computation (a 100,000-item coverage takes most of a
+second) except the very first look at a figure in a process, and a figure shown is at most
+the cache time plus one computation old. Calls given an explicit ``now`` are always computed
+(tests, batch use).
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections import OrderedDict
@@ -51,6 +56,7 @@ DEFAULT_GEMS_SHOWN = 200
 MAX_REACH_PHRASES = 5000  # the most-declared phrases an item's reach is checked against
 T = TypeVar("T")
 _ANSWERS_KEPT = 512  # cached answers (one per figure and limit, one per item looked at)
+log = logging.getLogger(__name__)
 
 
 class InsightService:
@@ -75,28 +81,47 @@ class InsightService:
     def _cached(self, key: tuple, now: datetime | None, compute: Callable[[datetime], T]) -> T:
         """``compute(now)``, kept for ``insight_cache_seconds`` when ``now`` was not given.
 
-        Once that time has passed, one request recomputes while the others still get the
-        previous answer (a busy page never waits for the computation all at once); only the
-        first requests for a key wait for it."""
+        An answer older than that is still returned, and its recomputation started in a
+        background thread (one at a time per key): no request waits for it. Only the first
+        look at a key (nothing kept yet) computes in the caller."""
         ttl = self.settings.insight_cache_seconds
         if now is not None or ttl <= 0:
             return compute(now or utcnow())
         with self._lock:
             found = self._answers.get(key)
-            if found is not None and (time.monotonic() - found[0] < ttl or key in self._refreshing):
+            if found is not None:
+                if time.monotonic() - found[0] >= ttl and key not in self._refreshing:
+                    self._refreshing.add(key)
+                    threading.Thread(
+                        target=self._refresh, args=(key, compute), name="insights", daemon=True
+                    ).start()
                 return found[1]  # type: ignore[return-value] - fresh, or being refreshed
             self._refreshing.add(key)
         try:
             value = compute(utcnow())
-            with self._lock:
-                self._answers[key] = (time.monotonic(), value)
-                self._answers.move_to_end(key)
-                while len(self._answers) > _ANSWERS_KEPT:
-                    self._answers.popitem(last=False)
+            self._keep(key, value)
         finally:
             with self._lock:
                 self._refreshing.discard(key)
         return value
+
+    def _refresh(self, key: tuple, compute: Callable[[datetime], object]) -> None:
+        """Recompute an old answer (in a background thread); on failure the old one stays and
+        the next look after the cache time tries again."""
+        try:
+            self._keep(key, compute(utcnow()))
+        except Exception:
+            log.exception("insights: recomputing %s failed; the previous answer stays", key[0])
+        finally:
+            with self._lock:
+                self._refreshing.discard(key)
+
+    def _keep(self, key: tuple, value: object) -> None:
+        with self._lock:
+            self._answers[key] = (time.monotonic(), value)
+            self._answers.move_to_end(key)
+            while len(self._answers) > _ANSWERS_KEPT:
+                self._answers.popitem(last=False)
 
     # ---- interests -------------------------------------------------------------------------
 

@@ -19,11 +19,12 @@ from curation.curate.collections import MAX_GEMS_PER_COLLECTION
 from curation.errors import Conflict, InvalidInput, NotFound
 from curation.storage.gems import _SELECT as GEM_SELECT  # noqa: PLC2701 - same package
 from curation.storage.gems import GemRecord, _record  # noqa: PLC2701 - same package
-from curation.storage.tables import Collection, CollectionGem, Gem
+from curation.storage.tables import Collection, CollectionGem, Gem, Item
 
 C = Collection.__table__
 CG = CollectionGem.__table__
 G = Gem.__table__
+I = Item.__table__  # noqa: E741
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +50,15 @@ _SELECT = select(
     C.c.updated_at,
     _COUNT.label("gem_count"),
 )
+
+
+@dataclass(frozen=True, slots=True)
+class GemChoice:
+    """A gem as a list of choices shows it (the collection page's "add a gem")."""
+
+    id: int
+    item_title: str
+    note: str
 
 
 def _row(row) -> CollectionRow:  # noqa: ANN001
@@ -100,6 +110,20 @@ class CollectionStore:
         )
         with self.engine.connect() as conn:
             return [_record(r) for r in conn.execute(query)]
+
+    def candidates(self, collection_id: int, limit: int) -> list[GemChoice]:
+        """The newest ``limit`` gems not in the collection yet: what may be added to it (three
+        columns a gem, read in one query)."""
+        held = select(CG.c.id).where(CG.c.collection_id == collection_id, CG.c.gem_id == G.c.id)
+        query = (
+            select(G.c.id, I.c.title, G.c.note)
+            .join(I, I.c.id == G.c.item_id)
+            .where(~held.exists())
+            .order_by(G.c.id.desc())
+            .limit(limit)
+        )
+        with self.engine.connect() as conn:
+            return [GemChoice(*row) for row in conn.execute(query)]
 
     def add_gem(self, collection_id: int, gem_id: int, *, now: datetime) -> None:
         """Append ``gem_id`` at the end; Conflict when it is already there."""

@@ -20,10 +20,11 @@ from curation.errors import Conflict, NotFound
 from curation.ingest.netpolicy import mask_credentials
 from curation.ingest.opml import OPMLSource
 from curation.paging import DEFAULT_LIMIT, Page, check_limit, decode_cursor, page_of
-from curation.storage.tables import ItemSource, Source
+from curation.storage.tables import Source, SourceItemCount
 
 source_table = Source.__table__
-item_source_table = ItemSource.__table__
+#: each source's item count, kept by triggers on ``item_source`` (migration 0018)
+count_table = SourceItemCount.__table__
 
 _CHUNK = 500  # rows per statement: well under SQLite's bound-parameter limit
 
@@ -46,6 +47,15 @@ class SourceRecord:
     item_count: int = 0
     warning: str | None = None  # what the last stored fetch found odd about the feed
     item_key: str | None = None  # the key of its link-less items (see item_key_of)
+
+
+@dataclass(frozen=True, slots=True)
+class SourceChoice:
+    """A source as a list of choices shows it (the items page's filter)."""
+
+    id: int
+    title: str | None
+    category: str | None
 
 
 def item_key_of(url: str) -> str:
@@ -149,21 +159,14 @@ class SourceStore:
             if row is None:
                 raise NotFound(f"source {source_id} does not exist", resource_id=source_id)
             count = conn.execute(
-                select(func.count())
-                .select_from(item_source_table)
-                .where(item_source_table.c.source_id == source_id)
-            ).scalar_one()
-        return _record(row, count)
+                select(count_table.c.item_count).where(count_table.c.source_id == source_id)
+            ).scalar_one_or_none()
+        return _record(row, count or 0)
 
     def list_sources(self) -> list[SourceRecord]:
-        counts = (
-            select(item_source_table.c.source_id, func.count().label("n"))
-            .group_by(item_source_table.c.source_id)
-            .subquery()
-        )
         query = (
-            select(*_COLUMNS, func.coalesce(counts.c.n, 0).label("item_count"))
-            .outerjoin(counts, counts.c.source_id == source_table.c.id)
+            select(*_COLUMNS, func.coalesce(count_table.c.item_count, 0).label("item_count"))
+            .outerjoin(count_table, count_table.c.source_id == source_table.c.id)
             .order_by(source_table.c.category, source_table.c.id)
         )
         with self.engine.connect() as conn:
@@ -172,29 +175,36 @@ class SourceStore:
     def page_sources(
         self, *, limit: int = DEFAULT_LIMIT, cursor: str | None = None, with_counts: bool = True
     ) -> Page[SourceRecord]:
-        """A page of sources by id (ascending), each with its item count (0 when not
-        ``with_counts``: counting reads an index entry per item of the page's sources, which a
-        list of choices does not need); ``cursor`` is the ``next_cursor`` of the previous page."""
+        """A page of sources by id (ascending), each with its item count (one row per source
+        of ``source_item_count``, kept by triggers; 0 when not ``with_counts``: a list of
+        choices does not need it); ``cursor`` is the ``next_cursor`` of the previous page."""
         check_limit(limit)
         after = decode_cursor(cursor)
-        query = select(*_COLUMNS).order_by(source_table.c.id).limit(limit + 1)
+        if with_counts:
+            count = func.coalesce(count_table.c.item_count, 0).label("item_count")
+            query = select(*_COLUMNS, count).outerjoin(
+                count_table, count_table.c.source_id == source_table.c.id
+            )
+        else:
+            query = select(*_COLUMNS)
+        query = query.order_by(source_table.c.id).limit(limit + 1)
         if after is not None:
             query = query.where(source_table.c.id > after)
         with self.engine.connect() as conn:
             rows = conn.execute(query).all()
-            ids = [row.id for row in rows[:limit]] if with_counts else []
-            counts = (
-                dict(
-                    conn.execute(
-                        select(item_source_table.c.source_id, func.count())
-                        .where(item_source_table.c.source_id.in_(ids))
-                        .group_by(item_source_table.c.source_id)
-                    ).all()
-                )
-                if ids
-                else {}
-            )
-        return page_of([_record(row, counts.get(row.id, 0)) for row in rows], limit)
+        return page_of([SourceRecord(**row._mapping) for row in rows], limit)
+
+    def source_choices(self, limit: int = DEFAULT_LIMIT) -> list[SourceChoice]:
+        """The first ``limit`` sources by id, with only what a list of choices shows (three
+        columns a row: no record of each source's fetch state, no item count)."""
+        check_limit(limit)
+        query = (
+            select(source_table.c.id, source_table.c.title, source_table.c.category)
+            .order_by(source_table.c.id)
+            .limit(limit)
+        )
+        with self.engine.connect() as conn:
+            return [SourceChoice(*row) for row in conn.execute(query)]
 
     def find_source(self, url: str) -> SourceRecord | None:
         """The source with exactly this URL, or None."""

@@ -4,6 +4,7 @@ feedback and counted opens, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import threading
 import time
 from datetime import timedelta
 
@@ -256,8 +257,51 @@ def test_figures_are_kept_for_the_cache_time(api: Api, world) -> None:
     assert {s.source_id: s.items_30d for s in short.sources()}[world["noisy"]] == 27
     api.items(world["noisy"], topic_items("bake", 1, "later"), now=utcnow())
     assert {s.source_id: s.items_30d for s in short.sources()}[world["noisy"]] == 27
-    time.sleep(0.3)  # past the cache time: computed again
+    time.sleep(0.3)  # past the cache time: the next look gets the kept answer at once ...
+    assert {s.source_id: s.items_30d for s in short.sources()}[world["noisy"]] == 27
+    for _ in range(100):  # ... and recomputes it in the background (bounded wait)
+        if {s.source_id: s.items_30d for s in short.sources()}[world["noisy"]] == 28:
+            break
+        time.sleep(0.05)
     assert {s.source_id: s.items_30d for s in short.sources()}[world["noisy"]] == 28
+
+
+def test_an_old_answer_is_recomputed_in_the_background_never_in_the_request(
+    api: Api, world
+) -> None:
+    """Past the cache time a look returns at once with the kept figures, even while their
+    recomputation is still running (here held until the test lets it go)."""
+    domain = api.app.state.domain.get()
+    release, started = threading.Event(), threading.Event()
+
+    class Held(type(domain.insights)):
+        def _sources(self, now):  # noqa: ANN001, ANN202 - the real computation, held
+            if getattr(self, "hold", False):
+                started.set()
+                assert release.wait(10)
+            return super()._sources(now)
+
+    service = Held(
+        domain.settings.model_copy(update={"insight_cache_seconds": 0.2}),
+        queries=domain.insights.queries,
+        ranking=domain.insights.ranking,
+        recommender=domain.insights.recommender,
+        items=domain.insights.items,
+    )
+    noisy = lambda: {s.source_id: s.items_30d for s in service.sources()}[world["noisy"]]  # noqa: E731
+    assert noisy() == 25  # the first look computes in the caller
+    api.items(world["noisy"], topic_items("bake", 2, "late"), now=utcnow())
+    service.hold = True
+    time.sleep(0.3)
+    began = time.monotonic()
+    assert noisy() == 25 and started.wait(5)  # a recomputation is running, held
+    assert noisy() == 25 and time.monotonic() - began < 2  # nobody waited for it
+    release.set()
+    for _ in range(100):  # bounded wait for the background thread
+        if noisy() == 27:
+            break
+        time.sleep(0.05)
+    assert noisy() == 27
 
 
 def test_interest_trend_from_daily_snapshots(api: Api, world) -> None:

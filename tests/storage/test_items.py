@@ -79,8 +79,10 @@ def test_sqlite_index_holds_each_stored_row_once_even_after_a_rollback(store: St
     assert sorted(keys(items.list(q="mentoring"))) == ["a1", "a2", "b1", "shared"]
     _fts_is_consistent(store)
 
-    with store.engine.begin() as conn:  # the migration 0005 left no insert trigger behind
-        triggers = conn.execute(text("SELECT name FROM sqlite_master WHERE type = 'trigger'"))
+    with store.engine.begin() as conn:  # the migration 0005 left no insert trigger on item
+        triggers = conn.execute(
+            text("SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'item'")
+        )
         assert sorted(triggers.scalars()) == ["item_fts_ad", "item_fts_au"]
 
 

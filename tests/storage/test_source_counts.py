@@ -3,10 +3,13 @@ sources that lists of choices use (the items page's source filter); SQLite and P
 
 from __future__ import annotations
 
-from sqlalchemy import event, func, select
+from datetime import UTC, datetime
 
+from sqlalchemy import delete, event, func, insert, select
+
+from curation.storage.engine import make_engine, upgrade
 from curation.storage.feeds import Store
-from curation.storage.tables import ItemSource
+from curation.storage.tables import Item, ItemSource, Source, SourceItemCount
 from tests.helpers.store import clean_item, save
 
 
@@ -55,3 +58,95 @@ def test_counting_a_sources_items_reads_the_narrow_index(store: Store) -> None:
         sql = str(count.compile(conn, compile_kwargs={"literal_binds": True}))
         plan = " ".join(str(r) for r in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql))
     assert "ix_item_source_source_id" in plan  # migration 0015, not (source_id, guid)
+
+
+def stored_counts(store: Store) -> dict[int, int]:
+    """``source_item_count`` as the triggers of migration 0018 keep it (zero rows left out)."""
+    query = select(SourceItemCount.source_id, SourceItemCount.item_count)
+    with store.engine.connect() as conn:
+        return {s: n for s, n in conn.execute(query).all() if n}
+
+
+def test_the_kept_counts_agree_with_a_recount_through_inserts_and_deletes(
+    any_store: Store,
+) -> None:
+    """Links added (one feed's batch, two feeds sharing an item), an item deleted (its links go
+    by cascade), a source deleted: after each, the kept counts are a recount's."""
+    a = any_store.add_source("https://a.example.org/feed").id
+    b = any_store.add_source("https://b.example.org/feed").id
+    save(any_store, a, *(clean_item(f"a{i}") for i in range(7)))
+    save(any_store, b, clean_item("a0"), clean_item("b1"))  # a0 carried by both
+    assert stored_counts(any_store) == counted(any_store) == {a: 7, b: 2}
+    assert any_store.get_source(a).item_count == 7
+
+    with any_store.engine.begin() as conn:
+        gone = (
+            conn.execute(
+                select(ItemSource.item_id).where(ItemSource.source_id == b).order_by(ItemSource.id)
+            )
+            .scalars()
+            .first()
+        )
+        conn.execute(delete(Item).where(Item.id == gone))
+    assert stored_counts(any_store) == counted(any_store) == {a: 6, b: 1}
+
+    any_store.delete_source(a)
+    assert stored_counts(any_store) == counted(any_store) == {b: 1}
+    assert [(s.id, s.item_count) for s in any_store.list_sources()] == [(b, 1)]
+    save(any_store, b, clean_item("b2"), clean_item("b1"))  # b1 is already there
+    assert stored_counts(any_store) == counted(any_store) == {b: 2}
+
+
+def test_the_triggers_exist_at_head(sqlite_url: str) -> None:
+    """A later migration that rebuilds ``item_source`` on SQLite drops its triggers with the
+    old table: it must create them again (``0018_source_item_counts.create_triggers``)."""
+    upgrade(sqlite_url)
+    with make_engine(sqlite_url).connect() as conn:
+        found = conn.exec_driver_sql(
+            "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'item_source'"
+        ).scalars()
+        assert sorted(found) == ["item_source_count_delete", "item_source_count_insert"]
+
+
+def test_upgrading_a_database_with_items_fills_the_counts(sqlite_url: str) -> None:
+    upgrade(sqlite_url, "0017")
+    store = Store(make_engine(sqlite_url))
+    with store.engine.begin() as conn:  # rows written at 0017 (no count table yet)
+        now = datetime.now(UTC)
+        a, b = (
+            conn.execute(
+                insert(Source).values(url=url, status="new", created_at=now, active=True)
+            ).inserted_primary_key[0]
+            for url in ("https://a.example.org/feed", "https://b.example.org/feed")
+        )
+        for n, source in enumerate((a, a, a, b)):
+            item = conn.execute(
+                insert(Item).values(
+                    dedupe_key=f"k{n}",
+                    title=f"t{n}",
+                    summary_html="",
+                    content_html="",
+                    text="",
+                    content_hash="h",
+                    first_seen_at=now,
+                )
+            ).inserted_primary_key[0]
+            conn.execute(
+                insert(ItemSource).values(
+                    source_id=source, guid=f"g{n}", item_id=item, first_seen_at=now
+                )
+            )
+    upgrade(sqlite_url)
+    assert stored_counts(store) == counted(store) == {a: 3, b: 1}
+    save(store, b, clean_item("new"))
+    assert store.get_source(b).item_count == 2
+
+
+def test_choices_are_the_first_sources_by_id_with_their_title_and_category(
+    any_store: Store,
+) -> None:
+    a = any_store.add_source("https://a.example.org/feed", title="A", category="Learning").id
+    b = any_store.add_source("https://b.example.org/feed").id
+    any_store.add_source("https://c.example.org/feed")
+    choices = any_store.source_choices(limit=2)
+    assert [(c.id, c.title, c.category) for c in choices] == [(a, "A", "Learning"), (b, None, None)]

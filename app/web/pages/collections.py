@@ -54,9 +54,9 @@ def create(request: Request, curator: CuratorPage, form: Form, domain: DomainDep
 def show(
     request: Request, collection_id: CollectionId, _: CuratorPage, domain: DomainDep
 ) -> HTMLResponse:
-    found = _service(domain).get(collection_id)
-    held = {g.id for g in found.gems}
-    candidates = [g for g in domain.gems.list(limit=MAX_LIMIT).items if g.id not in held]
+    service = _service(domain)
+    found = service.get(collection_id)
+    candidates = service.candidates(collection_id, limit=MAX_LIMIT)
     return render.page(
         request,
         "collection.html",

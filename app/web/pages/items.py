@@ -52,8 +52,8 @@ def search(
         limit=PAGE_SIZE,
         cursor=cursor,
     )
-    # the filter's choices: no item counts (counting reads an index entry per item)
-    sources = domain.store.page_sources(limit=MAX_LIMIT, with_counts=False).items
+    # the filter's choices: id, title and category of each source, nothing more
+    sources = domain.store.source_choices(limit=MAX_LIMIT)
     categories = sorted({s.category for s in sources if s.category})
     return render.page(
         request,
