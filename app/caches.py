@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import threading
+import time
+from dataclasses import dataclass
 
 from cachetools import LRUCache
 
@@ -27,3 +30,60 @@ class RecordedDigests:
     def put(self, key: tuple[int, str, str], body: bytes) -> None:
         with self._lock:
             self._bodies[key] = body
+
+
+@dataclass(frozen=True, slots=True)
+class LiveAnswer:
+    body: bytes
+    etag: str  # a strong validator: the same bytes, the same tag
+    version: tuple | None
+    made: float  # monotonic time it was built
+
+
+class LiveAnswers:
+    """Serialised live recommendation pages by (person record, limit, since).
+
+    An answer is reused while the ranking's version (model, new items and gems, the person's
+    feedback: :meth:`~curation.rank.recommender.Recommender.live_version`) is the one it was
+    built at and it is younger than ``max_age`` seconds (the default window moves with the
+    clock). The person record is part of the key, so a change of interests, mutes or role
+    misses. Least recently used entries go first.
+    """
+
+    def __init__(self, max_age: float, size: int = 10_000) -> None:
+        self.max_age = max_age
+        self._answers: LRUCache[tuple, LiveAnswer] = LRUCache(size)
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple, version: tuple | None) -> LiveAnswer | None:
+        if version is None:
+            return None
+        with self._lock:
+            found = self._answers.get(key)
+        if (
+            found is None
+            or found.version != version
+            or time.monotonic() - found.made >= self.max_age
+        ):
+            return None
+        return found
+
+    def put(self, key: tuple, version: tuple | None, body: bytes, made: float) -> LiveAnswer:
+        """Keep ``body`` (built from what was read at ``made``) unless nothing was ranked."""
+        answer = LiveAnswer(body, etag_of(body), version, made)
+        if version is not None and self.max_age > 0:
+            with self._lock:
+                self._answers[key] = answer
+        return answer
+
+
+def etag_of(body: bytes) -> str:
+    return '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
+
+
+def etag_matches(if_none_match: str | None, etag: str) -> bool:
+    """Whether an ``If-None-Match`` header names ``etag`` (weak comparison, RFC 9110 13.1.2)."""
+    if not if_none_match:
+        return False
+    tags = {t.strip().removeprefix("W/") for t in if_none_match.split(",")}
+    return "*" in tags or etag in tags

@@ -14,6 +14,10 @@ limit. The app is then told the client went away and anything it tries to send i
 
 :class:`RequestMetrics` counts every request by method, route *template* (never the raw path,
 so ids do not explode the label set) and status, and times it.
+
+:class:`AfterWrites` calls a function when a request that may have changed something (any
+method but GET, HEAD and OPTIONS) is finished, so this process's caches of live answers are
+renewed at once (changes made by other processes are seen within their bounds).
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ import contextlib
 import re
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -179,3 +183,21 @@ class RequestMetrics:
             self.metrics.observe_request(
                 scope["method"], route, status, time.perf_counter() - started
             )
+
+
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+class AfterWrites:
+    def __init__(self, app: ASGIApp, *, changed: Callable[[], None]) -> None:
+        self.app = app
+        self.changed = changed
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] in _SAFE_METHODS:
+            await self.app(scope, receive, send)
+            return
+        try:
+            await self.app(scope, receive, send)
+        finally:  # committed (or not) by now: the next live request reads afresh
+            self.changed()

@@ -7,10 +7,15 @@ a learner's client sees all day. Medians of --runs runs, alternating the two end
 the API-key cache at its default and once with it off (every request authenticated by query).
 
 Then the live ranking: --rec-items items of real text (../shared/data/ranking/) first seen in
-the last day, a fitted model, and GET /v1/me/recommendations against /healthz at
---rec-connections connections: requests/s and latency p50/p99 (target p99 ≤ 50 ms).
+the last day, a fitted model, --rec-people people with 1–3 interests each drawn from the
+collections' topics, served as the product serves it (``curation serve --workers N``, no
+scheduler; one run per value of --rec-workers). Each request is made with a person's key drawn
+at random, so answers are per person, not one hot key. First a pass asking for every person's
+list once (the cold cost: nothing of theirs in memory), then GET /v1/me/recommendations against
+/healthz at --rec-connections connections: requests/s and latency p50/p99 (target p99 ≤ 50 ms).
 
     python bench/api.py --items 10000 --seconds 5 --runs 3 --rec-items 5000 --rec-connections 32
+    python bench/api.py --skip-digest --rec-people 1000 --rec-workers 1 2
 """
 
 from __future__ import annotations
@@ -53,6 +58,27 @@ WORDS = [
 ]
 
 
+def add_people(url: str, n: int) -> list[str]:
+    """``n`` learners with 1–3 interests each from the collections' topics; their API keys."""
+    from bench.digests import topics
+
+    phrases = topics()
+    rnd = random.Random(16)
+    people = PeopleStore(make_engine(url))
+    keys = []
+    for k in range(n):
+        chosen = rnd.sample(phrases, rnd.randint(1, 3))
+        _, key = people.create(
+            NewPerson(
+                email=f"reader{k}@example.org",
+                name=f"Reader {k}",
+                interests=[(phrase, 1.0) for phrase in chosen],
+            )
+        )
+        keys.append(key)
+    return keys
+
+
 def seed(url: str, n_items: int, real: bool = False) -> str:
     """Store ``n_items`` (real text, or the small vocabulary), fit the model, add a person."""
     upgrade(url)
@@ -92,19 +118,32 @@ def seed(url: str, n_items: int, real: bool = False) -> str:
     return key
 
 
-async def load(url: str, key: str, seconds: float, connections: int) -> dict:
-    """Requests/s and latency percentiles (ms) of ``connections`` clients for ``seconds``."""
+async def load(
+    url: str, key: str | list[str], seconds: float, connections: int, once: bool = False
+) -> dict:
+    """Requests/s and latency percentiles (ms) of ``connections`` clients for ``seconds``, each
+    request with a key drawn at random from ``key`` (one key, or a list); with ``once``, every
+    key of the list once instead, in turn, for as long as that takes."""
     import aiohttp
 
-    headers = {"Authorization": f"Bearer {key}"}
+    keys = [key] if isinstance(key, str) else list(key)
+    rnd = random.Random(5)
+    turn = iter(keys)
     done = 0
     errors = 0
     latencies: list[float] = []
-    stop = time.perf_counter() + seconds
+    stop = time.perf_counter() + (float("inf") if once else seconds)
+
+    def next_headers() -> dict[str, str] | None:
+        chosen = next(turn, None) if once else rnd.choice(keys)
+        return None if chosen is None else {"Authorization": f"Bearer {chosen}"}
 
     async def worker(session: aiohttp.ClientSession) -> None:
         nonlocal done, errors
         while time.perf_counter() < stop:
+            headers = next_headers()
+            if headers is None:
+                return
             sent = time.perf_counter()
             async with session.get(url, headers=headers) as resp:
                 await resp.read()
@@ -129,14 +168,32 @@ async def load(url: str, key: str, seconds: float, connections: int) -> dict:
     return {"rate": done / elapsed, "p50": pct(0.50), "p99": pct(0.99)}
 
 
-def load_process(url: str, key: str, seconds: float, connections: int) -> dict:
+def load_process(
+    url: str, key: str | list[str], seconds: float, connections: int, once: bool = False
+) -> dict:
     """The load generator in its own process, so it does not share the server's CPU."""
-    return run_apart("bench.api", "load", url, key, seconds, connections)
+    try:
+        return run_apart("bench.api", "load", url, key, seconds, connections, once)
+    except subprocess.CalledProcessError as exc:
+        raise SystemExit(f"the load generator failed:\n{exc.stderr[-2000:]}") from exc
 
 
 def main() -> None:
     ap = make_parser(
-        __doc__, items=10_000, seconds=5.0, connections=16, rec_items=5_000, rec_connections=32
+        __doc__,
+        items=10_000,
+        seconds=5.0,
+        connections=16,
+        rec_items=5_000,
+        rec_connections=32,
+        rec_people=1_000,
+    )
+    ap.add_argument(
+        "--rec-workers",
+        type=int,
+        nargs="+",
+        default=[1, 2],
+        help="API processes (curation serve --workers N) for the recommendations part",
     )
     ap.add_argument(
         "--auth-cache-seconds",
@@ -157,17 +214,21 @@ def main() -> None:
                     url, key, cache, args, "/v1/me/digest", args.connections, args.items
                 )
         url = f"sqlite:///{tmp}/recommendations.db"
-        key = seed(url, args.rec_items, real=True)
-        live = serve_and_load(
-            url, key, 5.0, args, "/v1/me/recommendations", args.rec_connections, args.rec_items
-        )
+        seed(url, args.rec_items, real=True)
+        keys = add_people(url, args.rec_people)
+        live = {workers: serve_live(url, keys, args, workers) for workers in args.rec_workers}
     print(f"\nmedians of {args.runs} runs, one uvicorn worker")
     for cache, (health, dig) in results.items():
         label = f"CURATION_API_AUTH_CACHE_SECONDS={cache:g}, {args.connections} connections"
         print(f"{label}:\n  healthz {line(health)}\n  digest  {line(dig)}")
-    health, recs = live
-    print(f"recommendations, {args.rec_items} items, {args.rec_connections} connections:")
-    print(f"  healthz         {line(health)}\n  recommendations {line(recs)} (target p99 ≤ 50 ms)")
+    for workers, (cold, health, recs) in live.items():
+        print(
+            f"recommendations, {args.rec_items} items, {args.rec_people} people at random,"
+            f" {args.rec_connections} connections, curation serve --workers {workers}:"
+        )
+        print(f"  first request per person  {line([cold])}")
+        print(f"  healthz                   {line(health)}")
+        print(f"  recommendations           {line(recs)} (target p99 ≤ 50 ms)")
 
 
 def line(rows: list[dict]) -> str:
@@ -175,6 +236,51 @@ def line(rows: list[dict]) -> str:
         return statistics.median(r[key] for r in rows)
 
     return f"{med('rate'):6.0f} req/s, p50 {med('p50'):6.1f} ms, p99 {med('p99'):6.1f} ms"
+
+
+def serve_live(
+    url: str, keys: list[str], args: argparse.Namespace, workers: int
+) -> tuple[dict, list[dict], list[dict]]:
+    """``curation serve --workers N`` (the product's server, no scheduler); every person's list
+    once (cold), then alternate healthz and recommendations load with keys at random."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "CURATION_DATABASE_URL": url,
+        "CURATION_LOG_LEVEL": "WARNING",  # no access log line per request
+        # many people behind one client address: the per-address limit would answer 429; the
+        # per-key limit (600 a minute) stays on and is never reached at random over 1,000 keys
+        "CURATION_RATE_LIMIT_PER_ADDRESS": "0",
+    }
+    cli = str(Path(sys.executable).parent / "curation")
+    server = subprocess.Popen(
+        [cli, "serve", "--port", str(port), "--workers", str(workers)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+    )
+    path = "/v1/me/recommendations"
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 180  # N processes start slowly on a busy machine
+        while time.monotonic() < deadline:
+            try:
+                urllib.request.urlopen(base + "/healthz", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.5)
+        time.sleep(15 if workers > 1 else 0)  # the other processes come up too
+        cold = load_process(base + path, keys, args.seconds, args.rec_connections, True)
+        print(f"{workers} API process(es): every person once: {cold}", flush=True)
+        health, other = [], []
+        for run in range(args.runs):
+            health.append(load_process(base + "/healthz", keys, args.seconds, args.rec_connections))
+            other.append(load_process(base + path, keys, args.seconds, args.rec_connections))
+            print(f"run {run + 1}: healthz {health[-1]}, {path} {other[-1]}", flush=True)
+    finally:
+        server.terminate()
+        server.wait()
+    return cold, health, other
 
 
 def serve_and_load(

@@ -16,7 +16,14 @@ Per database (``--db sqlite|postgres|both``; PostgreSQL from ``CURATION_BENCH_PO
 * in the same run, the ranking core alone (``build_profiles`` + ``rank_all`` of
   bench/rank_speed.py) on the same people × items, for comparison.
 
+With ``--workers N`` (PostgreSQL only) the timed part is the scaled-out path instead: a round
+enqueued as ``curation jobs enqueue`` does, and N ``curation worker`` processes (procrastinate)
+building the digest chunks and writing the e-mails; timed from the enqueue until every digest
+job has finished (all digests recorded) and until the last delivery job has finished (all in
+the outbox); the peak resident memory of each worker process (VmHWM).
+
     python bench/digests.py --people 10000 --items 5000 --db both --runs 3
+    python bench/digests.py --people 100000 --items 5000 --db postgres --workers 2 --runs 1
 """
 
 from __future__ import annotations
@@ -38,6 +45,7 @@ import subprocess  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
 import uuid  # noqa: E402
+from collections import Counter  # noqa: E402
 from collections.abc import Iterator  # noqa: E402
 from contextlib import contextmanager  # noqa: E402
 from datetime import UTC, datetime, timedelta  # noqa: E402
@@ -49,6 +57,7 @@ from bench import make_parser  # noqa: E402
 from bench.quality import COLLECTIONS, load, readable  # noqa: E402
 from bench.rank_speed import memory_kib, reset_peak  # noqa: E402
 from curation.ingest.opml import OPMLSource  # noqa: E402
+from curation.jobs.connector import ensure_schema  # noqa: E402
 from curation.rank import build_profiles, rank_all  # noqa: E402
 from curation.rank.recommender import _query  # noqa: E402
 from curation.services import make_curation  # noqa: E402
@@ -193,6 +202,98 @@ def one_run(settings: Settings, now: datetime) -> dict:
     }
 
 
+def worker_env(settings: Settings) -> dict[str, str]:
+    """The environment of a ``curation`` command line process with the bench's settings."""
+    return {
+        **os.environ,
+        "CURATION_DATABASE_URL": settings.database_url,
+        "CURATION_FETCH_ALLOW_HOSTS": settings.fetch_allow_hosts,
+        "CURATION_OUTBOX_DIR": settings.outbox_dir,
+        "CURATION_SECRET_KEY": settings.secret_key.get_secret_value(),
+        "CURATION_RANK_MAX_ITEMS": str(settings.rank_max_items),
+    }
+
+
+def _open_jobs(engine) -> Counter:  # noqa: ANN001
+    """Jobs waiting or running, by queue."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT queue_name, count(*) FROM procrastinate_jobs"
+                " WHERE status IN ('todo', 'doing') GROUP BY queue_name"
+            )
+        )
+        return Counter(dict(rows.all()))
+
+
+def _vmhwm_mib(pid: int) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return float("nan")
+
+
+def jobs_run(settings: Settings, workers: int, limit_s: float = 3600.0) -> dict:
+    """The batch as jobs: enqueue a round, ``workers`` ``curation worker`` processes run it."""
+    reset(settings)
+    cli = str(Path(sys.executable).parent / "curation")
+    env = worker_env(settings)
+    ensure_schema(settings)  # procrastinate's tables, as `curation worker` makes them
+    c = make_curation(settings)
+    with c.engine.begin() as conn:  # a fresh queue: nothing left from an earlier run
+        conn.execute(text("DELETE FROM procrastinate_jobs"))
+    procs = [
+        subprocess.Popen(
+            [cli, "worker", "--no-periodic", "--name", f"bench-{n}"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for n in range(workers)
+    ]
+    try:
+        time.sleep(3)  # the workers' start-up (imports, services) is not the batch's cost
+        t0 = time.time()
+        subprocess.run([cli, "jobs", "enqueue"], env=env, check=True, capture_output=True)
+        built_s = delivered_s = None
+        while time.time() - t0 < limit_s:
+            time.sleep(1)
+            if any(p.poll() is not None for p in procs):
+                raise SystemExit("a worker exited during the batch")
+            waiting = _open_jobs(c.engine)
+            if built_s is None and not waiting["digests"]:
+                built_s = time.time() - t0
+            if built_s is not None and not waiting["deliver"]:
+                delivered_s = time.time() - t0
+                break
+        peaks = [_vmhwm_mib(p.pid) for p in procs]
+    finally:
+        for p in procs:
+            p.terminate()
+        for p in procs:
+            p.wait(timeout=60)
+    with c.engine.connect() as conn:
+        built = conn.execute(text("SELECT count(*) FROM digest")).scalar_one()
+        with_items = conn.execute(
+            text("SELECT count(DISTINCT digest_id) FROM digest_item")
+        ).scalar_one()
+    c.close()
+    sent = len(list(Path(settings.outbox_dir).glob("*.eml")))
+    return {
+        "built": built,
+        "with_items": with_items,
+        "sent": sent,
+        "built_s": built_s or float("nan"),
+        "digests_per_s": built / built_s if built_s else float("nan"),
+        "delivered_s": delivered_s or float("nan"),
+        "worker_peak_mib": max(peaks),
+        "peaks": " ".join(f"{m:.0f}" for m in peaks),
+    }
+
+
 def core_run(settings: Settings, now: datetime) -> dict:
     """The ranking core alone on the same people × items (bench/rank_speed.py's hot path)."""
     c = make_curation(settings)
@@ -221,8 +322,17 @@ def core_run(settings: Settings, now: datetime) -> dict:
 def main() -> None:
     ap = make_parser(__doc__, people=10_000, items=5_000)
     ap.add_argument("--db", choices=("sqlite", "postgres", "both"), default="both")
+    ap.add_argument(
+        "--workers",
+        type=int,
+        default=0,
+        help="PostgreSQL only: run the batch as jobs on this many `curation worker` processes",
+    )
     args = ap.parse_args()
     kinds = ["sqlite", "postgres"] if args.db == "both" else [args.db]
+    if args.workers and "sqlite" in kinds:
+        print("sqlite: skipped (--workers runs the PostgreSQL job queue)")
+        kinds.remove("sqlite")
     if "postgres" in kinds and not (
         os.environ.get("CURATION_BENCH_POSTGRES_URL")
         or os.environ.get("CURATION_TEST_POSTGRES_URL")
@@ -241,10 +351,16 @@ def main() -> None:
                 later = now + timedelta(minutes=1)
                 runs = []
                 for n in range(args.runs):
-                    runs.append(one_run(settings, later))
+                    if args.workers:
+                        runs.append(jobs_run(settings, args.workers))
+                    else:
+                        runs.append(one_run(settings, later))
                     print(f"  run {n + 1}: {fmt(runs[-1])}", flush=True)
                 core = [core_run(settings, later) for _ in range(args.runs)]
-                report(kind, args, runs, core)
+                if args.workers:
+                    report_jobs(kind, args, runs, core)
+                else:
+                    report(kind, args, runs, core)
 
 
 def fmt(row: dict) -> str:
@@ -269,6 +385,31 @@ def report(kind: str, args, runs: list[dict], core: list[dict]) -> None:  # noqa
         f" MiB); largest child process {med(runs, 'sender_peak_mib'):.0f} MiB (senders, and"
         " the setup's ingest workers)"
     )
+    print(
+        f"  core alone  : profiles {med(core, 'profiles_s'):.2f} s + rank_all "
+        f"{med(core, 'rank_s'):.2f} s on {med(core, 'items'):.0f} items "
+        f"({med(core, 'filled'):.0f} non-empty), peak {med(core, 'peak_mib'):.0f} MiB"
+    )
+
+
+def report_jobs(kind: str, args, runs: list[dict], core: list[dict]) -> None:  # noqa: ANN001
+    def med(rows: list[dict], key: str) -> float:
+        return statistics.median(r[key] for r in rows)
+
+    print(
+        f"\n{kind}: {args.people} people × {args.items} items as jobs on {args.workers}"
+        f" `curation worker` processes, medians of {args.runs} runs"
+    )
+    print(
+        f"  digests     : all recorded after {med(runs, 'built_s'):.0f} s,"
+        f" {med(runs, 'digests_per_s'):.0f} digests/s (built {med(runs, 'built'):.0f},"
+        f" {med(runs, 'with_items'):.0f} with items)"
+    )
+    print(
+        f"  outbox      : every delivery job done after {med(runs, 'delivered_s'):.0f} s,"
+        f" {med(runs, 'sent'):.0f} messages"
+    )
+    print(f"  peak memory : {med(runs, 'worker_peak_mib'):.0f} MiB per worker (VmHWM, largest)")
     print(
         f"  core alone  : profiles {med(core, 'profiles_s'):.2f} s + rank_all "
         f"{med(core, 'rank_s'):.2f} s on {med(core, 'items'):.0f} items "

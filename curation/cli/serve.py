@@ -85,6 +85,10 @@ def serve_processes(
         port=port,
         header_timeout=settings.api_header_timeout,
         workers=workers,
+        # uvicorn kills a process that does not answer its supervisor's ping within this; its
+        # default (5 s) is less than an API process takes to start on a busy 2-core machine
+        # (spawn, imports), and then every process is killed while starting, again and again
+        timeout_worker_healthcheck=60,
         log_config=None,
         log_level=settings.log_level.lower(),
     )
