@@ -8,10 +8,9 @@ import secrets
 import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
 from cachetools import TTLCache
-
-from curation.people.records import PersonRecord
 
 KEY_PREFIX = "cur_"
 
@@ -32,22 +31,23 @@ class KeyCache:
     deletion, interests…), so in one process a change is seen at once; a change made by another
     process (the CLI, another API worker) is seen within ``ttl``. Unknown keys are never
     remembered. ``generation`` is bumped by :meth:`clear`: a lookup that began before a change
-    must not store what it read.
+    must not store what it read. Web sessions share it (:mod:`curation.people.signin`: their
+    entries are keyed ``session:<digest>`` and hold the person with the session's expiry).
     """
 
     def __init__(
         self, ttl: float, *, size: int = 10_000, clock: Callable[[], float] = time.monotonic
     ) -> None:
         self.ttl = ttl
-        self._entries: TTLCache[str, PersonRecord] = TTLCache(size, ttl, timer=clock)
+        self._entries: TTLCache[str, Any] = TTLCache(size, ttl, timer=clock)
         self._lock = threading.Lock()
         self.generation = 0
 
-    def get(self, digest: str) -> PersonRecord | None:
+    def get(self, digest: str) -> Any:  # a PersonRecord for an API key
         with self._lock:
             return self._entries.get(digest)
 
-    def put(self, digest: str, person: PersonRecord, *, generation: int) -> None:
+    def put(self, digest: str, person: Any, *, generation: int) -> None:
         with self._lock:
             if generation == self.generation:
                 self._entries[digest] = person

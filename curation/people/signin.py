@@ -44,6 +44,9 @@ _TOKEN = re.compile(r"[A-Za-z0-9_-]{43}")  # secrets.token_urlsafe(32)
 _REFUSED = "this sign-in link is not valid: it may have been used already or have expired"
 
 
+_SESSION_KEY = "session:"  # a session's entry in the key cache (API keys: the bare digest)
+
+
 def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("ascii")).hexdigest()
 
@@ -132,17 +135,32 @@ class SignIn:
         """The person of a live session (not ended, not expired; their role as it is now)."""
         if not _TOKEN.fullmatch(token or ""):
             return None
-        person_id = self.store.session_person_id(token_hash(token), now=now)
-        if person_id is None:
+        # remembered like an API key (the people store's cache, cleared on every change it
+        # makes and on sign-out here): a page costs no query for who is signed in; a sign-out
+        # or an expiry elsewhere (another API process) is seen within the cache's seconds
+        cache, key = self.people.key_cache, _SESSION_KEY + token_hash(token)
+        if cache is not None and (known := cache.get(key)) is not None:
+            person, expires_at = known
+            if expires_at > now:
+                return person
+        generation = cache.generation if cache is not None else 0
+        session = self.store.live_session(token_hash(token), now=now)
+        if session is None:
             return None
+        person_id, expires_at = session
         try:
-            return self.people.get(person_id)
+            person = self.people.get(person_id)
         except NotFound:  # deleted since: the session went with them (cascade)
             return None
+        if cache is not None:
+            cache.put(key, (person, expires_at), generation=generation)
+        return person
 
     def end_session(self, token: str, *, now: datetime) -> None:
         if _TOKEN.fullmatch(token or ""):
             self.store.end_session(token_hash(token), now=now)
+            if self.people.key_cache is not None:
+                self.people.key_cache.clear()
 
     def with_api_key(self, api_key: str) -> PersonRecord:
         person = self.people.authenticate(api_key.strip()) if api_key.strip() else None

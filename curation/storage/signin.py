@@ -87,11 +87,17 @@ class SignInStore:
 
     def session_person_id(self, token_hash: str, *, now: datetime) -> int | None:
         """The person of a session that has neither ended nor expired; None otherwise."""
-        query = select(S.c.person_id).where(
+        found = self.live_session(token_hash, now=now)
+        return found[0] if found else None
+
+    def live_session(self, token_hash: str, *, now: datetime) -> tuple[int, datetime] | None:
+        """(person id, expiry) of a session that has neither ended nor expired; else None."""
+        query = select(S.c.person_id, S.c.expires_at).where(
             S.c.token_hash == token_hash, S.c.ended_at.is_(None), S.c.expires_at > now
         )
         with self.engine.connect() as conn:
-            return conn.execute(query).scalar()
+            row = conn.execute(query).first()
+        return (row[0], row[1]) if row else None
 
     def end_session(self, token_hash: str, *, now: datetime) -> None:
         with self.engine.begin() as conn:

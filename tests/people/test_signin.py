@@ -15,6 +15,7 @@ import pytest
 from curation.errors import Unauthenticated
 from curation.mail.errors import InvalidLink
 from curation.mail.transport import OutboxTransport
+from curation.people.keys import KeyCache
 from curation.people.records import NewPerson
 from curation.people.signin import SignIn, token_hash
 from curation.storage.feeds import Store
@@ -111,3 +112,37 @@ def test_a_session_lasts_until_sign_out_or_expiry(service: SignIn) -> None:
     assert service.session_person("forged", now=NOW) is None
     service.people.delete(person_id)
     assert service.session_person(token, now=NOW) is None
+
+
+def test_a_remembered_session_follows_sign_out_expiry_and_changes(
+    any_store: Store, tmp_path: Path
+) -> None:
+    """With the key cache (as ``make_curation`` builds it), a page costs no query for who is
+    signed in; a sign-out through this process and a change to the person apply at once, one
+    made elsewhere (the row ended by another process) within the cache's seconds, and a
+    remembered session never outlives its expiry."""
+    clock = [0.0]
+    cache = KeyCache(5, clock=lambda: clock[0])
+    settings = settings_for(any_store, outbox_dir=str(tmp_path / "outbox"))
+    service = SignIn(
+        SignInStore(any_store.engine), PeopleStore(any_store.engine, key_cache=cache), settings
+    )
+    person = service.people.get(_person(service))
+    token = service.start_session(person, now=NOW)
+    assert service.session_person(token, now=NOW).name == "Ada"
+    # ended by another process: this one still knows the session until the cache forgets it
+    service.store.end_session(token_hash(token), now=NOW)
+    assert service.session_person(token, now=NOW) is not None
+    clock[0] += 6
+    assert service.session_person(token, now=NOW) is None
+    # a change to the person through this process: seen at once
+    other = service.start_session(person, now=NOW)
+    assert service.session_person(other, now=NOW).name == "Ada"
+    service.people.update(person.id, name="Ada L.")
+    assert service.session_person(other, now=NOW).name == "Ada L."
+    # a remembered session past its expiry is refused, cache or not
+    hours = timedelta(hours=settings.web_session_hours)
+    assert service.session_person(other, now=NOW + hours) is None
+    # sign-out through this process: at once
+    service.end_session(other, now=NOW)
+    assert service.session_person(other, now=NOW) is None
