@@ -74,6 +74,7 @@ def gem(record: GemRecord) -> schemas.GemOut:
         curator=curator,
         note=record.note,
         audience=list(record.audience),
+        teams=[schemas.TeamRefOut(id=t, name=n) for t, n in record.teams],
         created_at=record.created_at,
     )
 

@@ -113,6 +113,13 @@ class DomainProvider:
         problem = self._schema_problem
         raise SchemaNotCurrent(problem.detail, retry_after=problem.retry_after)
 
+    def changed(self) -> None:
+        """Something may have been written (a request other than a read ended): live answers
+        are built afresh from the next request on (:meth:`Recommender.changed`)."""
+        domain = self._domain
+        if domain is not None:
+            domain.recommender.changed()
+
     def close(self) -> None:
         with self._lock:
             if self._domain is not None:

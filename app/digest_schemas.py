@@ -30,10 +30,21 @@ class EntryOut(BaseModel):
     score: float
     why: str = Field(description="Why the item is here, in plain words.")
     gem: GemNote | None
+    shared_by: str | None = Field(
+        None,
+        description=(
+            'In the "team" section: the teammate who shared it ("a former member" once their'
+            " account is deleted); null elsewhere."
+        ),
+    )
+    note: str | None = Field(
+        None, description='In the "team" section: the sharer\'s note, plain text (or null).'
+    )
+    share_id: int | None = Field(None, description='In the "team" section: the share\'s id.')
 
 
 class SectionOut(BaseModel):
-    key: str
+    key: str = Field(description="`for_you`, `team` (From your team) or `gems`.")
     title: str
     items: list[EntryOut]
 
@@ -118,6 +129,9 @@ def _entry(entry: EntryView) -> EntryOut:
         score=entry.score,
         why=entry.why,
         gem=GemNote(id=gem.id, note=gem.note, curator=gem.curator) if gem else None,
+        shared_by=entry.shared_by,
+        note=entry.note,
+        share_id=entry.share_id,
     )
 
 

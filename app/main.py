@@ -18,9 +18,9 @@ from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 
 from app import problems
-from app.caches import RecordedDigests
+from app.caches import LiveAnswers, RecordedDigests
 from app.deps import DomainProvider
-from app.middleware import AddressRateLimit, BodyLimit, RequestId, RequestMetrics
+from app.middleware import AddressRateLimit, AfterWrites, BodyLimit, RequestId, RequestMetrics
 from app.ratelimits import RateLimits
 from app.routes import (
     auth,
@@ -37,7 +37,9 @@ from app.routes import (
     me_feeds,
     ops,
     people,
+    portfolio,
     sources,
+    teams,
 )
 from app.schemas import Problem
 from app.web import site as web
@@ -88,16 +90,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     application.state.metrics = ServiceMetrics()
     application.state.ingest_lock = asyncio.Lock()
     application.state.recorded_digests = RecordedDigests()
+    application.state.live_answers = LiveAnswers(max_age=settings.rank_cache_seconds)
     application.state.rate_limits = RateLimits(settings)
     problems.install(application)
 
     application.include_router(home.router)
     application.include_router(ops.router)
     application.include_router(email_links.router)  # e-mail links: HTML, token auth
-    for module in (people, me, digests, deliveries, sources, items, gems):
+    for module in (people, me, digests, deliveries, sources, items, gems, teams):
         application.include_router(module.router, responses=_PROBLEMS)
     application.include_router(collections.feeds)  # public collection feeds: token in the URL
     application.include_router(me_feeds.router, responses=_PROBLEMS)  # /v1/me/feeds
+    application.include_router(portfolio.router, responses=_PROBLEMS)  # saved, notes, portfolio
     application.include_router(me_feeds.feeds)  # personal digest feeds: token in the URL
     for module in (collections, insights):
         application.include_router(module.router, responses=_PROBLEMS)
@@ -107,12 +111,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     # added last = outermost: metrics see the 413s that BodyLimit and the 429s that
     # AddressRateLimit answer; every answer carries the request id
+    application.add_middleware(AfterWrites, changed=domain.changed)
     application.add_middleware(
         BodyLimit,
         default=settings.api_max_body_bytes,
         per_path={
             "/v1/sources/import": settings.api_max_opml_bytes,
             web.OPML_UPLOAD_PATH: settings.api_max_opml_bytes,
+            portfolio.IMPORT_PATH: settings.portfolio_max_import_bytes,
         },
     )
     application.add_middleware(AddressRateLimit, limits=application.state.rate_limits)

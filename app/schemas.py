@@ -342,12 +342,25 @@ class GemIn(Strict):
     audience: list[Phrase] = Field(
         default_factory=list, max_length=20, description="Interest phrases it is for."
     )
+    teams: list[Id] = Field(
+        default_factory=list,
+        max_length=50,
+        description=(
+            "Team ids it is for: their members get it too (with teams and no audience, only"
+            " they do)."
+        ),
+    )
 
 
 class ItemRefOut(BaseModel):
     id: int
     title: str
     url: str | None
+
+
+class TeamRefOut(BaseModel):
+    id: int
+    name: str
 
 
 class CuratorOut(BaseModel):
@@ -362,6 +375,7 @@ class GemOut(BaseModel):
     curator: CuratorOut | None = Field(description="Null once the curator has been deleted.")
     note: str
     audience: list[str]
+    teams: list[TeamRefOut] = Field(default_factory=list, description="Teams it is aimed at.")
     created_at: datetime
 
 

@@ -27,6 +27,7 @@ from curation.ingest.sources import SourceService
 from curation.mail.deliver import DeliveryPipeline, DeliveryReport
 from curation.mail.transport import Transport
 from curation.people.keys import KeyCache
+from curation.portfolio.service import PortfolioService
 from curation.publish.personal import PersonalFeeds
 from curation.rank.recommender import Recommender, refresh_model
 from curation.settings import Settings, get_settings
@@ -41,8 +42,11 @@ from curation.storage.insights import InsightQueries, OpenStore
 from curation.storage.items import ItemQueries
 from curation.storage.people import PeopleStore
 from curation.storage.personal_feeds import PersonalFeedStore
+from curation.storage.portfolio import PortfolioStore
 from curation.storage.rank_models import RankStore
+from curation.storage.teams import TeamStore
 from curation.storage.xapi import XapiStore
+from curation.teams.service import TeamService
 from curation.xapi.service import XapiService
 
 log = logging.getLogger(__name__)
@@ -79,6 +83,8 @@ class Curation:
     xapi: XapiService  # xAPI statements for a learning record store (outbox, collect, flush)
     channels: ChannelService  # Slack / Teams webhooks and each channel's cadence
     deliveries: DeliveryStates  # read-only delivery states of recorded digests
+    portfolio: PortfolioService  # saved items, personal notes, portfolio export / import
+    teams: TeamService  # teams, their members and shares (the over-sharing guard)
 
     # ---- the flow, one call per stage ------------------------------------------------------
 
@@ -149,6 +155,7 @@ def make_curation(settings: Settings | None = None, *, engine: Engine | None = N
     gems = GemStore(engine)
     ranking = RankStore(engine)
     recommender = Recommender(settings, store=ranking, gems=gems, people=people)
+    team_store = TeamStore(engine)
     digests = DigestService(
         settings,
         rows=DigestRows(engine),
@@ -156,6 +163,7 @@ def make_curation(settings: Settings | None = None, *, engine: Engine | None = N
         items=items,
         gems=gems,
         recommender=recommender,
+        teams=team_store,
     )
     return Curation(
         settings=settings,
@@ -186,4 +194,12 @@ def make_curation(settings: Settings | None = None, *, engine: Engine | None = N
         xapi=XapiService(settings, XapiStore(engine)),
         channels=ChannelService(ChannelStore(engine, seal_for(settings)), policy),
         deliveries=DeliveryStates(engine),
+        portfolio=PortfolioService(
+            PortfolioStore(engine),
+            items,
+            base_url=settings.base_url,
+            max_import_bytes=settings.portfolio_max_import_bytes,
+            max_import_items=settings.portfolio_max_import_items,
+        ),
+        teams=TeamService(team_store, weekly_budget=settings.share_weekly_budget),
     )

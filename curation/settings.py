@@ -131,6 +131,24 @@ class Settings(BaseSettings):
             " one transaction per chunk); larger is faster and takes more memory"
         ),
     )
+    share_weekly_budget: int = Field(
+        5,
+        ge=0,
+        le=1000,
+        description=(
+            "shares a person may make with their teams in any 7 days (the over-sharing guard);"
+            " past it, POST /v1/me/shares is a 429 saying when the next share is possible"
+        ),
+    )
+    team_share_max_fraction: float = Field(
+        0.3,
+        ge=0,
+        le=1,
+        description=(
+            "at most this fraction of a digest's items are team shares (rounded down, but at"
+            " least one when the digest has any item)"
+        ),
+    )
     email_sender_processes: int = Field(
         1,
         ge=0,
@@ -167,6 +185,17 @@ class Settings(BaseSettings):
         description=(
             "live recommendations reuse a person's ranked list this long while the model, their"
             " interests, mutes and feedback are unchanged (0: rank on every request)"
+        ),
+    )
+    rank_live_check_seconds: float = Field(
+        5.0,
+        ge=0,
+        le=300,
+        description=(
+            "an API process answers a person's live recommendations from memory, without asking"
+            " the database whether new items, a new model, gems or feedback arrived, for this"
+            " long after it last asked; a change made through the same process is seen at once,"
+            " one made elsewhere within this many seconds (0: ask on every request)"
         ),
     )
 
@@ -341,6 +370,14 @@ class Settings(BaseSettings):
     # personal digest feeds and xAPI (issue 14)
     personal_feed_days: int = Field(
         30, ge=1, le=366, description="a person's private digest feed carries this many days"
+    )
+    portfolio_max_import_bytes: int = Field(
+        16 * 1024 * 1024,
+        gt=0,
+        description="portfolio imports above this get 413 (a 10,000-item export is ~9 MB)",
+    )
+    portfolio_max_import_items: int = Field(
+        10_000, gt=0, description="a portfolio import may hold at most this many items (else 422)"
     )
     xapi_url: str = Field(
         "",

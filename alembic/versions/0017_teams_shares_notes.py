@@ -8,7 +8,8 @@ Create Date: 2026-12-07 01:30:00
 - ``share``: an item passed on to a team with a note, once per (item, team); the sharer may be
   deleted (SET NULL: the share then reads "a former member");
 - ``gem_team``: teams a curator aimed a gem at;
-- ``item_note``: a person's own note on an item (their portfolio).
+- ``item_note``: a person's own note on an item (their portfolio);
+- ``ix_feedback_person_signal_at``: a person's saved items, newest first.
 
 New tables only: nothing existing is rewritten, safe on SQLite and PostgreSQL.
 """
@@ -98,9 +99,16 @@ def upgrade() -> None:
         sqlite_autoincrement=True,
     )
     op.create_index("ix_item_note_item_id", "item_note", ["item_id"], unique=False)
+    op.create_index(
+        "ix_feedback_person_signal_at",
+        "feedback",
+        ["person_id", "signal", "created_at"],
+        unique=False,
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_feedback_person_signal_at", table_name="feedback")
     op.drop_index("ix_item_note_item_id", table_name="item_note")
     op.drop_table("item_note")
     op.drop_index("ix_gem_team_team_id", table_name="gem_team")

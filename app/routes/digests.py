@@ -7,13 +7,14 @@ ranking, live, recording nothing.
 
 from __future__ import annotations
 
+import time
 from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from app.caches import RecordedDigests
+from app.caches import LiveAnswers, RecordedDigests, etag_matches
 from app.deps import Deliveries, DomainDep, Learner
 from app.digest_schemas import (
     DigestHistory,
@@ -63,18 +64,21 @@ def for_date(
     return digest_out(domain.digests.for_date(me.id, day))
 
 
-@router.get("/recommendations")
-def recommendations(
+@router.get("/recommendations", response_model=RecommendationPage)
+async def recommendations(
+    request: Request,
     me: Learner,
     domain: DomainDep,
     limit: Annotated[int, Query(ge=1, le=50)] = 10,
     since: Annotated[
         datetime | None, Query(description="ISO 8601; default: the digest window")
     ] = None,
-) -> RecommendationPage:
+) -> Response:
     """Live ranking of items first seen after ``since`` (default: the last
     `CURATION_DIGEST_WINDOW_HOURS`, whether or not a digest carried them), best first; records
-    nothing."""
+    nothing. New items, a new model and feedback given elsewhere show within
+    `CURATION_RANK_LIVE_CHECK_SECONDS`. Carries an `ETag`: send it back as `If-None-Match` to
+    get 304 while the list is unchanged."""
     if since is not None:
         if since.tzinfo is None:
             raise InvalidInput("since must carry a time zone, e.g. 2026-11-02T08:00:00Z")
@@ -82,8 +86,23 @@ def recommendations(
             since = utc_instant(since)
         except ValueError as exc:
             raise InvalidInput("since is out of range") from exc
-    found = domain.digests.recommendations(me, now=utcnow(), since=since, limit=limit)
-    return RecommendationPage(items=[recommendation_out(r) for r in found.items], note=found.note)
+    answers: LiveAnswers = request.app.state.live_answers
+    key = (me, limit, since)
+    # answered on the event loop (no thread, no query) while nothing it depends on changed
+    answer = answers.get(key, domain.recommender.live_version(me.id))
+    if answer is None:
+        made = time.monotonic()
+        found = await run_in_threadpool(
+            domain.digests.recommendations, me, now=utcnow(), since=since, limit=limit
+        )
+        page = RecommendationPage(
+            items=[recommendation_out(r) for r in found.items], note=found.note
+        )
+        answer = answers.put(key, found.version, page.model_dump_json().encode(), made)
+    headers = {"ETag": answer.etag, "Cache-Control": "private, no-cache"}
+    if etag_matches(request.headers.get("if-none-match"), answer.etag):
+        return Response(status_code=304, headers=headers)
+    return Response(content=answer.body, media_type="application/json", headers=headers)
 
 
 @router.get("/digests")
@@ -93,11 +112,21 @@ def history(
     deliveries: Deliveries,
     limit: PageLimit = 30,
     before: Annotated[str | None, Query(pattern=r"^\d{4}-\d{2}-\d{2}$")] = None,
+    cursor: Annotated[
+        str | None,
+        Query(
+            pattern=r"^\d{4}-\d{2}-\d{2}$",
+            description="the `next_cursor` of the previous page (the same as `before`)",
+        ),
+    ] = None,
 ) -> DigestHistory:
-    """My past digests, newest first; each is readable at `/v1/me/digests/{date}`. Each says
-    where its e-mail stands (`delivery`): sent, still to be sent, or `failed` and why (a mail
-    server that refused my address says so here)."""
-    rows = domain.digests.history(me.id, before=before, limit=limit + 1)
+    """My past digests, newest first, every one of them (pass `next_cursor` back as `cursor`
+    for the next page); each is readable at `/v1/me/digests/{date}`. Each says where its e-mail
+    stands (`delivery`): sent, still to be sent, or `failed` and why (a mail server that refused
+    my address says so here)."""
+    if before and cursor and before != cursor:
+        raise InvalidInput("give cursor or before, not both")
+    rows = domain.digests.history(me.id, before=before or cursor, limit=limit + 1)
     states = deliveries.of_days(me.id, [r.day for r in rows[:limit]])
     page = [
         DigestSummaryOut(

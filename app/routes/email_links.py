@@ -1,4 +1,5 @@
-"""The links in digest e-mails: feedback and unsubscribe (RFC 8058 one-click), no login.
+"""The links in digest e-mails: feedback, save for later, share with my team and unsubscribe
+(RFC 8058 one-click), no login.
 
 A thin shell over :mod:`curation.mail.links`: the signed token is the only credential. A GET
 (or HEAD) of a link only checks it and shows a confirmation page whose button POSTs the token
@@ -25,10 +26,13 @@ from app.problems import headers_of, status_of
 from curation.clock import utcnow
 from curation.errors import CurationError, Unavailable
 from curation.mail.links import (
+    SAVE_ACTIONS,
     EmailLinks,
     confirm_feedback_page,
     confirm_unsubscribe_page,
     error_page,
+    share_form_page,
+    shared_page,
     thanks_page,
     unsubscribed_page,
 )
@@ -55,7 +59,9 @@ def email_links(request: Request, domain: DomainDep) -> EmailLinks:
     """Built on first use from the app's domain and its link-signing key, then reused."""
     links = getattr(request.app.state, "email_links", None)
     if links is None or links.people is not domain.people:
-        links = EmailLinks(domain.people, load_secret(domain.settings), domain.items)
+        links = EmailLinks(
+            domain.people, load_secret(domain.settings), domain.items, teams=domain.teams
+        )
         request.app.state.email_links = links
     return links
 
@@ -117,6 +123,27 @@ async def feedback(request: Request, links: Links, token: str = "") -> HTMLRespo
     )
 
 
+# "Save for later": the same confirm-then-POST as feedback, recording the saved signal
+@router.head("/save", response_class=HTMLResponse, operation_id="check_save_link")
+@router.get("/save", response_class=HTMLResponse)
+def confirm_save(links: Links, token: str = "") -> HTMLResponse:
+    """Checks the link and asks for a click on a button; saves nothing."""
+    return _answer(
+        lambda: links.check_feedback(token, now=utcnow(), actions=SAVE_ACTIONS),
+        lambda claim: confirm_feedback_page(token, claim),
+    )
+
+
+@router.post("/save", response_class=HTMLResponse)
+async def save(request: Request, links: Links, token: str = "") -> HTMLResponse:
+    """Saves the item for later (the button of the confirmation page); saving twice keeps
+    one saved item."""
+    token = await _posted_token(request, token)
+    return await run_in_threadpool(
+        _answer, lambda: links.feedback(token, now=utcnow(), actions=SAVE_ACTIONS), thanks_page
+    )
+
+
 @router.get("/unsubscribe", response_class=HTMLResponse)
 def confirm_unsubscribe(links: Links, token: str = "") -> HTMLResponse:
     """Checks the link and asks for a click on a button; changes nothing."""
@@ -133,6 +160,37 @@ async def unsubscribe(request: Request, links: Links, token: str = "") -> HTMLRe
     token = await _posted_token(request, token)
     return await run_in_threadpool(
         _answer, lambda: links.unsubscribe(token, now=utcnow()), lambda _: unsubscribed_page()
+    )
+
+
+# ---- "Share with my team": GET shows the form (team, note), its POST shares -----------------
+
+
+@router.head("/share", response_class=HTMLResponse, operation_id="check_share_link")
+@router.get("/share", response_class=HTMLResponse)
+def share_form(links: Links, token: str = "") -> HTMLResponse:
+    """Checks the link and shows a form with the person's teams and a note; shares nothing."""
+    return _answer(
+        lambda: links.check_share(token, now=utcnow()),
+        lambda form: share_form_page(token, form),
+    )
+
+
+@router.post("/share", response_class=HTMLResponse)
+async def share(request: Request, links: Links) -> HTMLResponse:
+    """Shares the item with the chosen team (the form's button: token, team_id, note)."""
+    fields: dict[str, list[str]] = {}
+    if request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
+        body = await request.body()
+        if len(body) <= _MAX_TOKEN_FORM:
+            fields = parse_qs(body.decode("ascii", errors="replace"), encoding="utf-8")
+    token = (fields.get("token") or [""])[0]
+    team_id = (fields.get("team_id") or [None])[0]
+    note = (fields.get("note") or [None])[0]
+    return await run_in_threadpool(
+        _answer,
+        lambda: links.share(token, team_id=team_id, note=note, now=utcnow()),
+        shared_page,
     )
 
 

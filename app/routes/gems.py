@@ -23,9 +23,14 @@ GemId = Annotated[int, Path(ge=1, le=MAX_ID)]
 @router.post("", status_code=201)
 def create_gem(body: GemIn, curator: Curator, domain: DomainDep) -> GemOut:
     """Recommend an item (409 if the caller already did); ``audience`` phrases are matched
-    against people's interests when digests are built."""
+    against people's interests when digests are built, and the members of ``teams`` get it
+    whatever their interests (422 for a team that does not exist)."""
     record = domain.gems.create(
-        item_id=body.item_id, curator_id=curator.id, note=body.note, audience=body.audience
+        item_id=body.item_id,
+        curator_id=curator.id,
+        note=body.note,
+        audience=body.audience,
+        teams=body.teams,
     )
     return convert.gem(record)
 

@@ -15,6 +15,7 @@ from pydantic import ValidationError
 
 from curation.channels.deliver import deliver_channels
 from curation.cli import people as cli_people
+from curation.cli import teams as cli_teams
 from curation.cli import worker as cli_worker
 from curation.cli import xapi as cli_xapi
 from curation.errors import CurationError
@@ -246,6 +247,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ing.set_defaults(func=cmd_ingest)
     cli_people.register(sub)
+    cli_teams.register(sub)
 
     rank = sub.add_parser("rank", help="ranking model").add_subparsers(
         dest="rank_command", required=True

@@ -16,7 +16,15 @@ from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 
 from curation.clock import utcnow
-from curation.digest.rules import SECTION_TITLES, GemOffer, Pick, pick, window_start
+from curation.digest.rules import (
+    SECTION_TITLES,
+    TEAM,
+    GemOffer,
+    Pick,
+    TeamOffer,
+    pick,
+    window_start,
+)
 from curation.digest.timing import digest_due, digest_time, local_day
 from curation.digest.view import DigestView, EntryView, GemView, ItemView, SectionView
 from curation.errors import NotFound
@@ -30,6 +38,8 @@ from curation.storage.digests import DigestRow, DigestRows, NewDigest, PickRow
 from curation.storage.gems import GemStore
 from curation.storage.items import ItemQueries
 from curation.storage.people import PeopleStore
+from curation.storage.teams import ShareOffer, TeamStore
+from curation.teams.rules import FORMER_MEMBER
 
 EXCERPT_CHARS = 280
 _LIVE_VIEWS_KEPT = 10_000  # people whose live list's items a process keeps
@@ -53,6 +63,8 @@ class Recommendation:
 class Recommendations:
     items: list[Recommendation]
     note: str | None = None  # why the list is empty, when it is not just a quiet day
+    #: what the list was ranked at (:meth:`Recommender.live_version`); None: nothing ranked
+    version: tuple | None = None
 
 
 #: the fields an ItemView takes from its ItemRecord as they are (all but the excerpt)
@@ -75,8 +87,10 @@ class DigestService:
         items: ItemQueries,
         gems: GemStore,
         recommender: Recommender,
+        teams: TeamStore | None = None,
     ) -> None:
         self.settings = settings
+        self.teams = teams
         self.rows = rows
         self.people = people
         self.items = items
@@ -108,12 +122,12 @@ class DigestService:
         whether or not a digest carried them). Records nothing."""
         if since is None:
             since = now - self._first_window
-        ranked = self.recommender.rank(person, since=since, until=now, limit=limit)
+        ranked, version = self.recommender.rank(person, since=since, until=now, limit=limit)
         views = self._live_views(person.id, ranked)
         found = [
             Recommendation(views[c.item_id], c.score, c.why) for c in ranked if c.item_id in views
         ]
-        return Recommendations(found, self._note(person))
+        return Recommendations(found, self._note(person), version)
 
     def _live_views(self, person_id: int, ranked: list[Candidate]) -> dict[int, ItemView]:
         """The items of a live list; when the recommender reused the person's list (see
@@ -332,11 +346,19 @@ class DigestService:
         people sharing a window (:meth:`Recommender.rank_many`)."""
         earliest = min(start for _, start in windows)
         offers = self._gem_offers(since=earliest)
+        ids = [person.id for person, _ in windows]
+        memberships: dict[int, set[int]] = {}
+        shares: dict[int, list[ShareOffer]] = {}
+        if self.teams is not None:  # one read each of the chunk's teams and their shares
+            memberships = self.teams.team_ids_of(ids)
+            if memberships:
+                shares = self.teams.offers_for(list(memberships), since=earliest)
         delivered = self.rows.delivered_among(
-            [person.id for person, _ in windows],
+            ids,
             first_seen_after=earliest,
             until=now,
-            also=[offer.item_id for _, offer in offers],
+            also=[offer.item_id for _, offer in offers]
+            + sorted({s.item_id for found in shares.values() for s in found}),
         )
         ranked = self.recommender.rank_many(
             [
@@ -346,6 +368,7 @@ class DigestService:
             until=now,
             limit=self.settings.digest_max_items * 3,
         )
+        team_offers = self._team_offers(windows, shares, delivered, now)
         picks = {
             person.id: pick(
                 ranked[person.id],
@@ -353,6 +376,9 @@ class DigestService:
                 interests=[phrase for phrase, _ in person.interests],
                 delivered=delivered.get(person.id, set()),
                 limit=self.settings.digest_max_items,
+                teams=memberships.get(person.id, set()),
+                shares=team_offers.get(person.id, ()),
+                max_team_fraction=self.settings.team_share_max_fraction,
             )
             for person, start in windows
         }
@@ -361,6 +387,51 @@ class DigestService:
             person_id: ([p for p in chosen if p.item_id in views], views)
             for person_id, chosen in picks.items()
         }
+
+    def _team_offers(
+        self,
+        windows: Sequence[tuple[PersonRecord, datetime]],
+        shares: dict[int, list[ShareOffer]],
+        delivered: dict[int, set[int]],
+        now: datetime,
+    ) -> dict[int, list[TeamOffer]]:
+        """Per person: the shares made in their window, not delivered to them before, each
+        with the person's own score of the item (one scoring call for the chunk); muted or
+        judged items are left out."""
+        if not shares:
+            return {}
+        fresh: dict[int, tuple[PersonRecord, list[ShareOffer]]] = {}
+        for person, start in windows:
+            seen = delivered.get(person.id, set())
+            found = [
+                s
+                for s in shares.get(person.id, ())
+                if s.created_at > start and s.item_id not in seen
+            ]
+            if found:
+                fresh[person.id] = (person, found)
+        scores = self.recommender.score_items(
+            [(person, [s.item_id for s in found]) for person, found in fresh.values()], until=now
+        )
+        out: dict[int, list[TeamOffer]] = {}
+        for person_id, (_, found) in fresh.items():
+            mine = scores.get(person_id, {})
+            for s in found:
+                scored = mine.get(s.item_id, (0.0, ""))
+                if scored is None:  # muted, or already judged by the person
+                    continue
+                out.setdefault(person_id, []).append(
+                    TeamOffer(
+                        s.share_id,
+                        s.item_id,
+                        s.team_name,
+                        s.shared_by,
+                        s.note,
+                        scored[0],
+                        scored[1] or None,
+                    )
+                )
+        return out
 
     def _store(
         self,
@@ -402,11 +473,15 @@ class DigestService:
                     score=round(p.score, 4),
                     why=p.why,
                     gem=GemView(p.gem_id, p.note or "", p.curator) if p.gem_id else None,
+                    shared_by=(p.shared_by or FORMER_MEMBER) if p.share_id else None,
+                    note=p.note if p.share_id else None,
+                    share_id=p.share_id,
                 )
                 for p in picks
                 if p.section == key
             )
-            sections.append(SectionView(key=key, title=title, items=entries))
+            if entries or key != TEAM:  # "From your team" only when it holds something
+                sections.append(SectionView(key=key, title=title, items=entries))
         return DigestView(
             id=digest_id,
             person_id=person.id,
@@ -422,7 +497,10 @@ class DigestService:
         """Gems tagged since ``since`` (the earliest window start), oldest first, each with
         when it was tagged (a person sees those tagged since their own window's start)."""
         return [
-            (g.created_at, GemOffer(g.id, g.item_id, g.note, g.audience, g.curator_name))
+            (
+                g.created_at,
+                GemOffer(g.id, g.item_id, g.note, g.audience, g.curator_name, g.teams),
+            )
             for g in self.gems.recent_gems(since)
         ]
 

@@ -38,11 +38,16 @@ class EntryView:
     score: float
     why: str  # plain text
     gem: GemView | None = None
+    # a team share (section "team"): who shared it ("a former member" once deleted), their
+    # note (plain text; gone with the sharer) and the share's id; None elsewhere
+    shared_by: str | None = None
+    note: str | None = None
+    share_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class SectionView:
-    key: str  # for_you | gems
+    key: str  # for_you | team | gems
     title: str
     items: tuple[EntryView, ...]
 
@@ -124,5 +129,15 @@ def _section(data: dict) -> SectionView:
             sources=tuple(SourceRef(s["id"], s["title"]) for s in it["sources"]),
         )
         gem = GemView(**e["gem"]) if e["gem"] else None
-        entries.append(EntryView(item=item, score=e["score"], why=e["why"], gem=gem))
+        entries.append(
+            EntryView(
+                item=item,
+                score=e["score"],
+                why=e["why"],
+                gem=gem,
+                shared_by=e.get("shared_by"),
+                note=e.get("note"),
+                share_id=e.get("share_id"),
+            )
+        )
     return SectionView(key=data["key"], title=data["title"], items=tuple(entries))

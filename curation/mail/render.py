@@ -44,6 +44,8 @@ TEMPLATES = Path(__file__).resolve().parent / "templates"
 DEFAULT_FROM = "curation <digest@localhost>"
 FEEDBACK_PATH = "/v1/email/feedback"
 UNSUBSCRIBE_PATH = "/v1/email/unsubscribe"
+SHARE_PATH = "/v1/email/share"  # "Share with my team": a note form (mail/links.py)
+SAVE_PATH = "/v1/email/save"  # "Save for later": the saved signal, confirmed (mail/links.py)
 OPEN_PATH = "/v1/email/open"  # item links: a signed redirect that counts opens (mail/opens.py)
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 MAX_NAME_CHARS = 120
@@ -67,6 +69,10 @@ class EntryText:
     curator: str | None
     useful_url: str
     not_useful_url: str
+    share_url: str | None = None  # "Share with my team" (opens a note form)
+    save_url: str | None = None  # "Save for later": confirms, then records the saved signal
+    shared_by: str | None = None  # in the team section: who shared it, and their note
+    share_note: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,14 +104,16 @@ def feedback_links(
     person: PersonRecord, *, base_url: str, token_secret: str, until: datetime
 ) -> Callable[[str, int], str]:
     """``link(action, item_id)``: a signed one-click feedback link for ``person``, valid until
-    ``until`` (handled by :mod:`curation.mail.links`)."""
+    ``until`` (handled by :mod:`curation.mail.links`); ``share`` makes the link of the
+    "Share with my team" form."""
     base = base_url.rstrip("/")
 
     def link(action: str, item_id: int) -> str:
         token = sign(
             token_secret, action, person.id, item_id, until, person_created_at=person.created_at
         )
-        return f"{base}{FEEDBACK_PATH}?token={token}"
+        path = {"share": SHARE_PATH, "saved": SAVE_PATH}.get(action, FEEDBACK_PATH)
+        return f"{base}{path}?token={token}"
 
     return link
 
@@ -131,6 +139,10 @@ def sections_text(
             curator=one_line(e.gem.curator) if e.gem and e.gem.curator else None,
             useful_url=feedback("useful", e.item.id),
             not_useful_url=feedback("not_useful", e.item.id),
+            share_url=feedback("share", e.item.id),
+            save_url=feedback("saved", e.item.id),
+            shared_by=one_line(e.shared_by) if e.shared_by else None,
+            share_note=one_line(e.note) if e.note else None,
         )
 
     return tuple(

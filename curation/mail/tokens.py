@@ -3,7 +3,9 @@
 A token reads ``{action}.{person_id}.{item_id}.{expires}.{holder}.{signature}``:
 
 - ``action`` is one letter: ``u`` useful, ``n`` not_useful, ``x`` unsubscribe, ``o`` open (an
-  item link that redirects to the item and counts the open: :mod:`curation.mail.opens`);
+  item link that redirects to the item and counts the open: :mod:`curation.mail.opens`),
+  ``t`` share with my team (opens a note form: :mod:`curation.mail.links`), ``s`` save for
+  later (a feedback link whose signal is ``saved``);
 - ``item_id`` is 0 for unsubscribe; ``expires`` is a Unix time in seconds;
 - ``holder`` names *which* person holds ``person_id``: the first 8 bytes of a keyed HMAC of the
   person's id and ``created_at`` (to the microsecond), urlsafe base64 without padding;
@@ -47,7 +49,14 @@ from curation.errors import InvalidInput
 from curation.mail.errors import ExpiredLink, InvalidLink
 from curation.settings import Settings
 
-ACTIONS = {"useful": "u", "not_useful": "n", "unsubscribe": "x", "open": "o"}
+ACTIONS = {
+    "useful": "u",
+    "not_useful": "n",
+    "unsubscribe": "x",
+    "open": "o",
+    "share": "t",
+    "saved": "s",
+}
 _ACTION_NAMES = {code: name for name, code in ACTIONS.items()}
 _CONTEXT = b"curation-link/v2|"
 _HOLDER_CONTEXT = b"curation-link-holder/v2|"
@@ -56,7 +65,7 @@ _HOLDER_BYTES = 8  # tells two holders of one id apart; the signature makes it u
 _MAX_TOKEN_CHARS = 100
 _B64 = "[A-Za-z0-9_-]"
 _TOKEN = re.compile(
-    rf"([unxo])\.(\d{{1,12}})\.(\d{{1,12}})\.(\d{{1,12}})\.({_B64}{{11}})\.({_B64}{{22}})"
+    rf"([unxots])\.(\d{{1,12}})\.(\d{{1,12}})\.(\d{{1,12}})\.({_B64}{{11}})\.({_B64}{{22}})"
 )
 _V1_TOKEN = re.compile(rf"[unx]\.\d{{1,12}}\.\d{{1,12}}\.\d{{1,12}}\.{_B64}{{22}}")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import pickle  # noqa: S403 - only ever loads models this service pickled into its own database
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ from curation.clock import utcnow
 from curation.people.records import PersonRecord, Reaction
 from curation.rank import CorpusModel, ItemText, PersonQuery, RankConfig, build_profiles, rank_all
 from curation.rank.model import EmptyCorpus
+from curation.rank.pairs import score_pairs
 from curation.rank.profile import PhraseCache
 from curation.rank.types import Candidate
 from curation.settings import Settings
@@ -29,6 +31,7 @@ from curation.storage.rank_models import RankStore
 
 log = logging.getLogger(__name__)
 _RANKED_KEPT = 10_000  # people whose live ranked list a process keeps (least recent dropped)
+_NEVER = float("-inf")
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +65,9 @@ def _item_texts(rows: Sequence, gems: dict[int, list]) -> list[ItemText]:
         audience: tuple[str, ...] = ()
         if r.id in gems:
             phrases = [p for g in gems[r.id] for p in g.audience]
-            audience = _audience(phrases) if phrases else ("*",)
+            for_all = any(not g.audience and not getattr(g, "teams", ()) for g in gems[r.id])
+            # an empty audience is everyone, unless the gem is aimed at teams (no boost then)
+            audience = ("*",) if for_all else _audience(phrases)
         out.append(
             ItemText(
                 id=str(r.id),
@@ -114,6 +119,10 @@ class Recommender:
         self._phrases_for: CorpusModel | None = None
         self._phrases: PhraseCache = {}
         self._ranked: OrderedDict[tuple, tuple] = OrderedDict()  # live lists: see :meth:`rank`
+        # the live path's memory of what the database said (see :meth:`live_version`)
+        self._model_version = 0  # bumped whenever ``_model`` is replaced
+        self._state_checked = _NEVER  # monotonic time of the last state query begun
+        self._feedback: OrderedDict[int, tuple[tuple, float]] = OrderedDict()
 
     def ready(self) -> bool:
         """Whether a fitted model exists (nothing can be ranked before the first fit)."""
@@ -135,16 +144,64 @@ class Recommender:
             if model_id != self._model_id:
                 self._model = pickle.loads(self.store.blob(model_id))  # noqa: S301 - our own
                 self._model_id, self._max_item_id, self._max_gem_id = model_id, max_item_id, 0
+                self._model_version += 1
             new_gems = self.store.gems_after(self._max_gem_id)
             # re-add gem items so the ranker sees their audience
             changed = self.store.items_after(self._max_item_id, {i for _, i in new_gems})
             if changed and self._model is not None:
                 by_item = self.gems.gems_for_items([r.id for r in changed])
                 self._model = self._model.add_items(_item_texts(changed, by_item))
+                self._model_version += 1
                 self._max_item_id = max(self._max_item_id, *(r.id for r in changed))
             if new_gems:
                 self._max_gem_id = max(g for g, _ in new_gems)
             return self._model
+
+    # ---- the live path: bounded staleness instead of queries on every request -------------
+
+    def live_version(self, person_id: int) -> tuple[int, tuple] | None:
+        """What the person's live list depends on besides their record (the model with the
+        items and gems added since, their feedback), as :meth:`rank` last read it from the
+        database, if that was less than ``rank_live_check_seconds`` ago, else None. No I/O: the
+        API answers from memory while this equals the version of the answer it keeps."""
+        now = time.monotonic()
+        check = self.settings.rank_live_check_seconds
+        with self._lock:
+            if now - self._state_checked >= check:
+                return None
+            found = self._feedback.get(person_id)
+            if found is None or now - found[1] >= check:
+                return None
+            return (self._model_version, found[0])
+
+    def changed(self) -> None:
+        """Something was written in this process: :meth:`live_version` says None until
+        :meth:`rank` has read the database again."""
+        with self._lock:
+            self._state_checked = _NEVER
+            self._feedback.clear()
+
+    def _checked_model(self) -> tuple[CorpusModel | None, int]:
+        """:meth:`model` and its version, noting when the database was asked."""
+        now = time.monotonic()
+        model = self.model()
+        with self._lock:
+            if self._model is not model:  # replaced meanwhile by another thread
+                return model, -1  # a version nothing matches
+            # the time the query began: a change made after it is seen within the bound
+            self._state_checked = max(self._state_checked, now)
+            return model, self._model_version
+
+    def _checked_feedback(self, person_id: int) -> list[Reaction]:
+        """The person's reactions, noting when they were read."""
+        now = time.monotonic()
+        reactions = self.people.reactions([person_id]).get(person_id, [])
+        with self._lock:
+            self._feedback[person_id] = (tuple(reactions), now)
+            self._feedback.move_to_end(person_id)
+            while len(self._feedback) > _RANKED_KEPT:
+                self._feedback.popitem(last=False)
+        return reactions
 
     def phrase_cache(self, model: CorpusModel) -> PhraseCache:
         """Calibrated interest phrases kept for ``model`` (emptied when the model changes)."""
@@ -161,26 +218,26 @@ class Recommender:
         until: datetime,
         limit: int,
         exclude: Iterable[int] = (),
-    ) -> list[Candidate]:
-        """The person's best items first seen in ``(since, until]``, above the minimum relevance.
+    ) -> tuple[list[Candidate], tuple[int, tuple] | None]:
+        """The person's best items first seen in ``(since, until]``, above the minimum relevance,
+        and the version they were ranked at (as :meth:`live_version` says it; None: nothing
+        could be ranked).
 
         Live ranking repeats itself (a client polling, a page reloaded): the list is reused for
         ``rank_cache_seconds`` while the model (new items or gems make a new one), the person's
         interests, mutes and feedback, the limit and the exclusions are the same and the window
         moved by less than that (so an item may stay listed up to that long after it left the
-        window)."""
-        model = self.model()
-        if model is None or not person.interests:
-            return []
+        window). Each call asks the database whether new items, a new model or new feedback
+        exist (two small queries)."""
+        if not person.interests:
+            return [], None
+        model, version = self._checked_model()
+        if model is None:
+            return [], None
         request = RankRequest(person, since, frozenset(exclude))
-        reactions = self.people.reactions([person.id])
+        feedback = self._checked_feedback(person.id)
         ttl = timedelta(seconds=self.settings.rank_cache_seconds)
-        key = (
-            person,
-            request.exclude,
-            limit,
-            tuple((r.item_id, r.signal) for r in reactions.get(person.id, ())),
-        )
+        key = (person, request.exclude, limit, tuple((r.item_id, r.signal) for r in feedback))
         with self._lock:
             found = self._ranked.get(key)
         if found is not None:
@@ -190,15 +247,15 @@ class Recommender:
                 and abs(since - at_since) <= ttl
                 and timedelta(0) <= until - at_until <= ttl
             ):
-                return ranked
-        ranked = self._rank_with(model, [request], until, limit, reactions)[person.id]
+                return ranked, (version, tuple(feedback))
+        ranked = self._rank_with(model, [request], until, limit, {person.id: feedback})[person.id]
         if ttl:
             with self._lock:
                 self._ranked[key] = (model, since, until, ranked)
                 self._ranked.move_to_end(key)
                 while len(self._ranked) > _RANKED_KEPT:
                     self._ranked.popitem(last=False)
-        return ranked
+        return ranked, (version, tuple(feedback))
 
     def rank_many(
         self, requests: Sequence[RankRequest], *, until: datetime, limit: int
@@ -214,6 +271,30 @@ class Recommender:
             return {r.person.id: [] for r in requests}
         reactions = self.people.reactions([r.person.id for r in wanted])
         return self._rank_with(model, requests, until, limit, reactions)
+
+    def score_items(
+        self, wanted: Sequence[tuple[PersonRecord, Sequence[int]]], *, until: datetime
+    ) -> dict[int, dict[int, tuple[float, str] | None]]:
+        """Each person's own score of the given items (e.g. a teammate's shares), as ranking
+        them would, with its *why* (:func:`curation.rank.pairs.score_pairs`): one profile
+        build and one scoring call for everyone. Person id -> item id -> (score, why), or
+        None for an item the person muted or judged; (0.0, "") when nothing can be scored
+        (no interests, no model, an item older than the model's window)."""
+        out: dict[int, dict[int, tuple[float, str] | None]] = {
+            person.id: dict.fromkeys(ids, (0.0, "")) for person, ids in wanted
+        }
+        scored = [(person, ids) for person, ids in wanted if person.interests and ids]
+        model = self.model() if scored else None
+        if model is None:
+            return out
+        reactions = self.people.reactions([person.id for person, _ in scored])
+        people = [_query(person, reactions.get(person.id, ())) for person, _ in scored]
+        profiles = build_profiles(model, people, self.config, phrase_cache=self.phrase_cache(model))
+        pairs = [(k, str(i)) for k, (_, ids) in enumerate(scored) for i in ids]
+        results = score_pairs(model, profiles, pairs, until, self.config)
+        for (k, item), result in zip(pairs, results, strict=True):
+            out[scored[k][0].id][int(item)] = result
+        return out
 
     def _rank_with(
         self,

@@ -4,27 +4,30 @@ A curator picks an item at most once (unique ``(item_id, curator_id)``); deletin
 deletes its gems, deleting the curator keeps them without a curator. Audience phrases are
 cleaned like interests (:func:`curation.curate.rules.clean_audience`) and stored as a JSON list.
 Digests read gems through :meth:`GemStore.recent_gems` and :meth:`GemStore.gems_for_items`.
+A gem may also be aimed at teams (table ``gem_team``): ``GemRecord.teams`` lists them.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Connection, Engine, delete, select
 from sqlalchemy.exc import IntegrityError
 
 from curation.clock import utcnow
 from curation.curate.rules import clean_audience, clean_note
-from curation.errors import Conflict, NotFound
+from curation.errors import Conflict, InvalidInput, NotFound
 from curation.paging import DEFAULT_LIMIT, Page, check_limit, decode_cursor, page_of
-from curation.storage.tables import Gem, Item, Person
+from curation.storage.tables import Gem, GemTeam, Item, Person, Team
 
 G = Gem.__table__
 I = Item.__table__  # noqa: E741
 P = Person.__table__
+GT = GemTeam.__table__
+T = Team.__table__
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +41,7 @@ class GemRecord:
     note: str  # plain text
     audience: tuple[str, ...]
     created_at: datetime
+    teams: tuple[tuple[int, str], ...] = ()  # (team id, name): teams it is aimed at
 
 
 _SELECT = (
@@ -62,12 +66,48 @@ def _record(row) -> GemRecord:  # noqa: ANN001
     return GemRecord(**{**row._mapping, "audience": tuple(json.loads(row.audience))})
 
 
+def _with_teams(conn: Connection, records: list[GemRecord]) -> list[GemRecord]:
+    """``records`` with the teams each is aimed at (one query per 500 gems)."""
+    ids = [r.id for r in records]
+    teams: dict[int, list[tuple[int, str]]] = {}
+    for start in range(0, len(ids), 500):
+        query = (
+            select(GT.c.gem_id, T.c.id, T.c.name)
+            .join(T, T.c.id == GT.c.team_id)
+            .where(GT.c.gem_id.in_(ids[start : start + 500]))
+            .order_by(T.c.name, T.c.id)
+        )
+        for gem_id, team_id, name in conn.execute(query):
+            teams.setdefault(gem_id, []).append((team_id, name))
+    return [replace(r, teams=tuple(teams[r.id])) if r.id in teams else r for r in records]
+
+
+def _set_teams(conn: Connection, gem_id: int, team_ids: Iterable[int]) -> None:
+    ids = list(dict.fromkeys(team_ids))
+    if ids:
+        found = set(conn.execute(select(T.c.id).where(T.c.id.in_(ids))).scalars())
+        unknown = [t for t in ids if t not in found]
+        if unknown:
+            raise InvalidInput(
+                f"no such team: {', '.join(map(str, unknown))}", resource_id=unknown[0]
+            )
+    conn.execute(delete(GT).where(GT.c.gem_id == gem_id))
+    if ids:
+        conn.execute(GT.insert(), [{"gem_id": gem_id, "team_id": t} for t in ids])
+
+
 class GemStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
     def create(
-        self, *, item_id: int, curator_id: int, note: str = "", audience: Iterable[str] = ()
+        self,
+        *,
+        item_id: int,
+        curator_id: int,
+        note: str = "",
+        audience: Iterable[str] = (),
+        teams: Iterable[int] = (),
     ) -> GemRecord:
         values = {
             "item_id": item_id,
@@ -87,14 +127,18 @@ class GemStore:
                 raise Conflict(
                     f"item {item_id} is already one of your gems", resource_id=item_id
                 ) from exc
+            teams = tuple(teams)
+            if not teams:  # a new gem has no teams to replace: gem_team is not touched
+                return _record(conn.execute(_SELECT.where(G.c.id == gem_id)).one())
+            _set_teams(conn, gem_id, teams)
         return self.get(gem_id)
 
     def get(self, gem_id: int) -> GemRecord:
         with self.engine.connect() as conn:
             row = conn.execute(_SELECT.where(G.c.id == gem_id)).first()
-        if row is None:
-            raise NotFound(f"gem {gem_id} does not exist", resource_id=gem_id)
-        return _record(row)
+            if row is None:
+                raise NotFound(f"gem {gem_id} does not exist", resource_id=gem_id)
+            return _with_teams(conn, [_record(row)])[0]
 
     def list(
         self,
@@ -115,7 +159,7 @@ class GemStore:
         if item_id is not None:
             query = query.where(G.c.item_id == item_id)
         with self.engine.connect() as conn:
-            rows = [_record(r) for r in conn.execute(query)]
+            rows = _with_teams(conn, [_record(r) for r in conn.execute(query)])
         return page_of(rows, limit)
 
     def delete(self, gem_id: int) -> None:
@@ -132,8 +176,8 @@ class GemStore:
         with self.engine.connect() as conn:
             for start in range(0, len(ids), 500):
                 query = _SELECT.where(G.c.item_id.in_(ids[start : start + 500])).order_by(G.c.id)
-                for row in conn.execute(query):
-                    out.setdefault(row.item_id, []).append(_record(row))
+                for record in _with_teams(conn, [_record(r) for r in conn.execute(query)]):
+                    out.setdefault(record.item_id, []).append(record)
         return out
 
     def recent_gems(self, since: datetime, until: datetime | None = None) -> list[GemRecord]:
@@ -142,15 +186,20 @@ class GemStore:
         if until is not None:
             query = query.where(G.c.created_at < until)
         with self.engine.connect() as conn:
-            return [_record(r) for r in conn.execute(query)]
+            return _with_teams(conn, [_record(r) for r in conn.execute(query)])
 
     # ---- editing (the web workspace) -------------------------------------------------------
 
     def update(
-        self, gem_id: int, *, note: str | None = None, audience: Iterable[str] | None = None
+        self,
+        gem_id: int,
+        *,
+        note: str | None = None,
+        audience: Iterable[str] | None = None,
+        teams: Iterable[int] | None = None,
     ) -> GemRecord:
-        """Change a gem's note and/or audience (None keeps one), cleaned as on creation; the
-        gem keeps its id, so collections holding it still do."""
+        """Change a gem's note, audience and/or teams (None keeps one), cleaned as on
+        creation; the gem keeps its id, so collections holding it still do."""
         values: dict[str, object] = {}
         if note is not None:
             values["note"] = clean_note(note)
@@ -162,4 +211,6 @@ class GemStore:
                 raise NotFound(f"gem {gem_id} does not exist", resource_id=gem_id)
             if values:
                 conn.execute(G.update().where(G.c.id == gem_id).values(**values))
+            if teams is not None:
+                _set_teams(conn, gem_id, teams)
         return self.get(gem_id)

@@ -26,6 +26,7 @@ from curation.people.rules import (
 )
 from curation.storage.engine import param_marker
 from curation.storage.tables import Feedback, Interest, Item, Mute, Person
+from curation.storage.teams import forget_sharer
 from curation.vocab import OPPOSITE_SIGNAL, SIGNALS, Signal
 
 person_table = Person.__table__
@@ -166,7 +167,10 @@ class PeopleStore:
         return self.get(person_id)
 
     def delete(self, person_id: int) -> None:
+        """Delete the person and what is theirs; their shares stay for teammates without
+        note nor sharer, and past digests carrying them read "a former member"."""
         with self.engine.begin() as conn:
+            forget_sharer(conn, person_id)
             if (
                 conn.execute(delete(person_table).where(person_table.c.id == person_id)).rowcount
                 == 0
@@ -342,18 +346,21 @@ class PeopleStore:
             ids = [r.id for r in rows]
             interests: dict[int, list[tuple[str, float]]] = {}
             mutes: dict[int, list[str]] = {}
-            if ids:
+            # in batches: everyone at once would pass more ids than a statement may bind
+            # (PostgreSQL: 65,535 parameters; SQLite: 250,000 by default)
+            for start in range(0, len(ids), _IN_BATCH):
+                batch = ids[start : start + _IN_BATCH]
                 for pid, phrase, weight in conn.execute(
                     select(
                         interest_table.c.person_id, interest_table.c.phrase, interest_table.c.weight
                     )
-                    .where(interest_table.c.person_id.in_(ids))
+                    .where(interest_table.c.person_id.in_(batch))
                     .order_by(interest_table.c.id)
                 ):
                     interests.setdefault(pid, []).append((phrase, weight))
                 for pid, phrase in conn.execute(
                     select(mute_table.c.person_id, mute_table.c.phrase)
-                    .where(mute_table.c.person_id.in_(ids))
+                    .where(mute_table.c.person_id.in_(batch))
                     .order_by(mute_table.c.id)
                 ):
                     mutes.setdefault(pid, []).append(phrase)

@@ -370,6 +370,13 @@ class ItemOpen(SQLModel, table=True):
 # the insight queries count per item across everyone: by item, not by person (migration 0011)
 Index("ix_digest_item_item_id", DigestItem.__table__.c.item_id)
 Index("ix_feedback_item_signal", Feedback.__table__.c.item_id, Feedback.__table__.c.signal)
+# a person's saved (or useful) items, newest first: the saved list and the portfolio (0017)
+Index(
+    "ix_feedback_person_signal_at",
+    Feedback.__table__.c.person_id,
+    Feedback.__table__.c.signal,
+    Feedback.__table__.c.created_at,
+)
 # per source, the items first seen since a date, read from the index alone (source value)
 Index("ix_item_source_seen", Item.__table__.c.origin_source_id, Item.__table__.c.first_seen_at)
 
@@ -593,3 +600,30 @@ class ItemNote(SQLModel, table=True):
     note: str = Field(default="", sa_column=Column(Text, nullable=False))
     created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
     updated_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
+
+
+# ---- page speed (migration 0018) ------------------------------------------------------------
+
+
+class SourceItemCount(SQLModel, table=True):
+    """How many ``item_source`` rows each source has: its item count, read by the sources page
+    in one row per source instead of counting an index entry per item.
+
+    Kept by the database itself (migration 0018): triggers on ``item_source`` add one per row
+    inserted and take one away per row deleted (cascades from a deleted item or source too),
+    whichever code writes the rows. A separate table, so that rebuilding ``source`` on SQLite
+    (a later migration's ``batch_alter_table``) never touches a trigger; a migration that
+    rebuilds ``item_source`` must create the triggers again (``tests/storage/test_source_counts``
+    checks they exist at head and agree with a recount). No row: no items.
+    """
+
+    __tablename__ = "source_item_count"
+    __table_args__ = IDS_NEVER_REUSED
+
+    id: int | None = Field(default=None, primary_key=True)
+    source_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("source.id", ondelete="CASCADE"), nullable=False, unique=True
+        )
+    )
+    item_count: int = Field(default=0, sa_column=Column(Integer, nullable=False))

@@ -22,6 +22,7 @@ from curation.storage.tables import (
     Feedback,
     Item,
     ItemOpen,
+    Share,
     XapiOutbox,
     XapiWatermark,
 )
@@ -33,6 +34,7 @@ DI = DigestItem.__table__
 F = Feedback.__table__
 I = Item.__table__  # noqa: E741
 O = ItemOpen.__table__  # noqa: E741
+S = Share.__table__
 
 PAGE = 2000  # events read per query, statements per INSERT
 OVERLAP_IDS = 1000  # insert-only sources: rows below the watermark read again
@@ -45,7 +47,7 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 class Event:
     """Something a person did with an item, as the collector reads it."""
 
-    kind: str  # received | useful | not_useful | saved | opened
+    kind: str  # received | useful | not_useful | saved | opened | shared
     person_id: int
     item_id: int
     at: datetime
@@ -131,6 +133,21 @@ class XapiStore:
         with self.engine.connect() as conn:
             rows = conn.execute(query).all()
         events = [Event("opened", p, i, at, title, url) for _, p, i, at, title, url in rows]
+        return events, max((r[0] for r in rows), default=after_id)
+
+    def shared(self, after_id: int) -> tuple[list[Event], int]:
+        """Shares with a team (``share``; those of deleted people are left out), as
+        :meth:`received`."""
+        query = (
+            select(S.c.id, S.c.person_id, S.c.item_id, S.c.created_at, I.c.title, I.c.url)
+            .join(I, I.c.id == S.c.item_id)
+            .where(S.c.id > after_id)
+            .order_by(S.c.id)
+            .limit(PAGE)
+        )
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).all()
+        events = [Event("shared", p, i, at, title, url) for _, p, i, at, title, url in rows if p]
         return events, max((r[0] for r in rows), default=after_id)
 
     def reactions(self, after: tuple[int, int]) -> tuple[list[Event], tuple[int, int]]:

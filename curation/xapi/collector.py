@@ -1,13 +1,14 @@
 """The collector: events since the last watermark become queued statements, set-based.
 
-Three sources, each read in pages (:data:`~curation.storage.xapi.PAGE` rows per query) from a
+Four sources, each read in pages (:data:`~curation.storage.xapi.PAGE` rows per query) from a
 little before its watermark (the overlap catches rows that committed late; they make the same
 statement ids, which the outbox keeps once):
 
 - ``received``: every item recorded in a person's digest (``digest_item``);
 - ``reactions``: useful / not for me / saved (``feedback``; a repeated reaction at a new time is
   a new statement);
-- ``opened``: counted opens of items from digest e-mails (``item_open``).
+- ``opened``: counted opens of items from digest e-mails (``item_open``);
+- ``shared``: items passed on to a team (``share``).
 
 Nothing here edits the digest or feedback code: it only reads what they recorded.
 """
@@ -79,7 +80,8 @@ def collect(store: XapiStore, *, base_url: str, now: datetime) -> CollectReport:
         return store.enqueue(rows, now=now) if rows else 0
 
     read = queued = 0
-    for name, source in (("received", store.received), ("opened", store.opened)):
+    sources = (("received", store.received), ("opened", store.opened), ("shared", store.shared))
+    for name, source in sources:
         n, q = _by_id(store, name, source, enqueue)
         read, queued = read + n, queued + q
     n, q = _reactions(store, enqueue)

@@ -22,9 +22,10 @@ useful         ``http://activitystrea.ms/schema/1.0/like``     Activity Streams 
 not_useful     ``http://activitystrea.ms/schema/1.0/dislike``  Activity Streams 1.0
 saved          ``http://activitystrea.ms/schema/1.0/save``     Activity Streams 1.0
 opened         ``http://adlnet.gov/expapi/verbs/experienced``  ADL
+shared         ``http://activitystrea.ms/schema/1.0/share``    Activity Streams 1.0
 =============  =============================================  ============================
 
-(*shared* is not built yet; it would be ``http://activitystrea.ms/schema/1.0/share``.)
+*shared*: the person passed the item on to one of their teams (``when``: the share's time).
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ VERBS: dict[str, tuple[str, str]] = {
     "not_useful": ("http://activitystrea.ms/schema/1.0/dislike", "marked not for me"),
     "saved": ("http://activitystrea.ms/schema/1.0/save", "saved"),
     "opened": ("http://adlnet.gov/expapi/verbs/experienced", "opened"),
+    "shared": ("http://activitystrea.ms/schema/1.0/share", "shared"),
 }
 
 

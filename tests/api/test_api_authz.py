@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 
 from curation.clock import utcnow
 from curation.digest.timing import local_day
-from curation.storage.tables import Gem, Person
+from curation.storage.tables import Gem, Person, Share, TeamMember
 from tests.helpers.api import Actor, Api, open_api
 
 CALLERS = ("anonymous", "bad_key", "learner", "curator", "admin")
@@ -108,6 +108,9 @@ CASES = [
             ("GET", "/v1/email/feedback"),
             ("HEAD", "/v1/email/feedback"),  # a link checker: checks the token only
             ("POST", "/v1/email/feedback"),  # the confirmation page's button
+            ("GET", "/v1/email/save"),  # "Save for later": confirm, then POST
+            ("HEAD", "/v1/email/save"),
+            ("POST", "/v1/email/save"),
             ("GET", "/v1/email/unsubscribe"),
             ("POST", "/v1/email/unsubscribe"),
         ]
@@ -404,6 +407,173 @@ CASES += [
 ]
 
 
+# ---- teams and shares (issue 15) ---------------------------------------------------------------
+TEAM = "/v1/teams/{team_id}"
+SHARE = "/v1/me/shares/{share_id}"
+
+
+def _team_of(c: Ctx, *person_ids: int) -> int:
+    """A new team holding ``person_ids``."""
+    teams = c.api.app.state.domain.get().teams
+    team = teams.create(f"Team {uuid.uuid4().hex[:8]}")
+    teams.set_members(team.id, person_ids)
+    return team.id
+
+
+def _share_of(c: Ctx, person_id: int) -> int:
+    """A share by ``person_id`` into a team of theirs."""
+    domain = c.api.app.state.domain.get()
+    person = domain.people.get(person_id)
+    team = _team_of(c, person_id)
+    return domain.teams.share(person, item_id=c.api.item(), team_id=team, note=None).id
+
+
+CASES += [
+    Case(
+        "teams create",
+        "POST",
+        "/v1/teams",
+        needs("admin", 201),
+        body=lambda c: {"name": uuid.uuid4().hex},
+    ),
+    Case("teams list", "GET", "/v1/teams", needs("curator")),
+    Case("team get", "GET", TEAM, needs("admin"), lambda c: f"/v1/teams/{_team_of(c)}"),
+    Case(
+        "team members",
+        "PUT",
+        TEAM + "/members",
+        needs("admin"),
+        lambda c: f"/v1/teams/{_team_of(c)}/members",
+        lambda c: {"person_ids": [c.other.id], "lead_ids": [c.other.id]},
+    ),
+    Case("team delete", "DELETE", TEAM, needs("admin", 204), lambda c: f"/v1/teams/{_team_of(c)}"),
+    Case("my teams", "GET", "/v1/me/teams", needs("learner")),
+    Case(
+        "share into own team",
+        "POST",
+        "/v1/me/shares",
+        needs("learner", 201),
+        body=lambda c: {"item_id": c.api.item(), "team_id": _team_of(c, c.own), "note": "n"},
+    ),
+    # the team is the other person's only: nobody may share into a team they are not in
+    Case(
+        "share into other team",
+        "POST",
+        "/v1/me/shares",
+        needs("learner", 403),
+        body=lambda c: {"item_id": c.api.item(), "team_id": _team_of(c, c.other.id)},
+    ),
+    Case("my shares", "GET", "/v1/me/shares", needs("learner")),
+    Case(
+        "share withdraw own",
+        "DELETE",
+        SHARE,
+        needs("learner", 204),
+        lambda c: f"/v1/me/shares/{_share_of(c, c.own)}",
+    ),
+    # people see only their own shares: another's is not found, whatever the role
+    Case(
+        "share withdraw other",
+        "DELETE",
+        SHARE,
+        needs("learner", 404),
+        lambda c: f"/v1/me/shares/{_share_of(c, c.other.id)}",
+    ),
+    *[
+        Case(
+            f"email {m} /v1/email/share",
+            m,
+            "/v1/email/share",
+            needs(None, 400),
+            lambda c: "/v1/email/share?token=forged",
+            html=True,
+        )
+        for m in ("GET", "HEAD")
+    ],
+    Case(
+        "email POST /v1/email/share",
+        "POST",
+        "/v1/email/share",
+        needs(None, 400),
+        body=lambda c: {"token": "forged", "team_id": "1"},
+        html=True,
+    ),
+]
+
+
+# ---- saved items, personal notes, the portfolio (issue 15): always the caller's own ------------
+SAVED_ITEM = "/v1/me/saved/{item_id}"
+NOTE = "/v1/me/notes/{item_id}"
+
+
+def _saved_by(c: Ctx) -> int:
+    item_id = c.api.item()
+    c.api.people.record_feedback(c.own, item_id, "saved")
+    return item_id
+
+
+def _noted_by(c: Ctx) -> int:
+    item_id = c.api.item()
+    c.api.app.state.domain.get().portfolio.set_note(c.own, item_id, "n", utcnow())
+    return item_id
+
+
+def _portfolio_doc(c: Ctx) -> dict:
+    return {
+        "format": "curation-portfolio",
+        "version": 1,
+        "exported_at": "2026-11-01T00:00:00Z",
+        "person": {"name": "someone"},
+        "items": [{"url": "https://example.org/authz-import", "title": "t"}],
+    }
+
+
+CASES += [
+    Case("my saved items", "GET", "/v1/me/saved", needs("learner")),
+    Case(
+        "unsave own",
+        "DELETE",
+        SAVED_ITEM,
+        needs("learner", 204),
+        lambda c: f"/v1/me/saved/{_saved_by(c)}",
+    ),
+    # another person's saved item is not on my list, whatever my role
+    Case(
+        "unsave other's",
+        "DELETE",
+        SAVED_ITEM,
+        needs("learner", 404),
+        lambda c: f"/v1/me/saved/{_saved_by(Ctx(c.api, None, c.other))}",
+    ),
+    Case(
+        "note put",
+        "PUT",
+        NOTE,
+        needs("learner"),
+        lambda c: f"/v1/me/notes/{c.api.item()}",
+        lambda c: {"note": "n"},
+    ),
+    Case(
+        "note delete own",
+        "DELETE",
+        NOTE,
+        needs("learner", 204),
+        lambda c: f"/v1/me/notes/{_noted_by(c)}",
+    ),
+    Case(
+        "note delete other's",
+        "DELETE",
+        NOTE,
+        needs("learner", 404),
+        lambda c: f"/v1/me/notes/{_noted_by(Ctx(c.api, None, c.other))}",
+    ),
+    Case("my portfolio", "GET", "/v1/me/portfolio", needs("learner")),
+    Case(
+        "portfolio import", "POST", "/v1/me/portfolio/import", needs("learner"), body=_portfolio_doc
+    ),
+]
+
+
 def test_every_route_is_in_the_matrix(api: Api) -> None:
     """A new endpoint must join the matrix (the digest ones too, when they come)."""
     paths = api.app.openapi()["paths"]
@@ -439,10 +609,13 @@ def test_authorization(api: Api, case: Case, caller: str) -> None:
 
 
 def _snapshot(api: Api) -> tuple:
-    """Everyone (with their role, name and key hash), and how many sources and gems exist."""
+    """Everyone (with their role, name and key hash), and how many sources, gems, shares and
+    team memberships exist."""
     with api.engine.connect() as conn:
         people = conn.execute(
             select(Person.id, Person.role, Person.name, Person.api_key_hash).order_by(Person.id)
         ).all()
         gems = conn.execute(select(func.count()).select_from(Gem)).scalar_one()
-    return people, gems, len(api.store.list_sources())
+        shares = conn.execute(select(func.count()).select_from(Share)).scalar_one()
+        teams = conn.execute(select(func.count()).select_from(TeamMember)).scalar_one()
+    return people, gems, shares, teams, len(api.store.list_sources())

@@ -1,12 +1,14 @@
 """A person's own page (every role): today's digest (a preview before their digest hour),
-past digests, and their interests and mutes, editable. Only the signed-in person's data."""
+past digests, their saved items with their notes, and their interests and mutes, editable.
+Only the signed-in person's data."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import HTMLResponse, Response
+from starlette.datastructures import FormData
 
 from app.deps import DomainDep
 from app.web import render
@@ -17,6 +19,8 @@ from curation.errors import InvalidInput
 
 router = APIRouter(prefix="/me", route_class=WebRoute, include_in_schema=False)
 MAX_LINES = 50  # as the API: at most 50 interests, 50 mutes
+SAVED_PER_PAGE = 20
+PAST_PER_PAGE = 30  # past digests a page (older ones a link away: every one stays reachable)
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
@@ -25,19 +29,31 @@ def _lines(value: str) -> list[str]:
 
 
 @router.get("", response_class=HTMLResponse)
-def my_page(request: Request, me: LearnerPage, domain: DomainDep) -> HTMLResponse:
+def my_page(
+    request: Request,
+    me: LearnerPage,
+    domain: DomainDep,
+    saved_cursor: Annotated[str | None, Query(max_length=100)] = None,
+    digests_before: Annotated[str | None, Query(pattern=r"^\d{4}-\d{2}-\d{2}$")] = None,
+) -> HTMLResponse:
     digest = domain.digests.today(me, utcnow())
-    past = domain.digests.history(me.id, limit=30)
+    saved = domain.portfolio.saved(me.id, limit=SAVED_PER_PAGE, cursor=saved_cursor)
+    past = domain.digests.history(me.id, before=digests_before, limit=PAST_PER_PAGE + 1)
+    older = past[PAST_PER_PAGE - 1].day if len(past) > PAST_PER_PAGE else None
+    past = past[:PAST_PER_PAGE]
     feeds = domain.personal_feeds.urls(me.id)
     channels = domain.channels.list(me.id)
     return render.page(
         request,
         "me.html",
+        my_teams=domain.teams.teams_of(me.id),
         digest=digest,
         past=past,
+        older_digests=older,
         person=me,
         feeds=feeds,
         channels=channels,
+        saved=saved,
         weekdays=WEEKDAYS,
         section="me",
     )
@@ -51,7 +67,13 @@ def past_digest(
     domain: DomainDep,
 ) -> HTMLResponse:
     digest = domain.digests.for_date(me.id, day)
-    return render.page(request, "digest.html", digest=digest, section="me")
+    return render.page(
+        request,
+        "digest.html",
+        digest=digest,
+        my_teams=domain.teams.teams_of(me.id),
+        section="me",
+    )
 
 
 @router.post("/interests")
@@ -98,3 +120,73 @@ def set_channel_cadence(
 
     attempt(request, act, "Your channel's cadence is saved.")
     return render.redirect("/me")
+
+
+# ---- saved items and my notes on them (the same service as /v1/me/saved and /v1/me/notes) ----
+
+
+def _back(form: FormData) -> str:
+    """Where a form returns to: one of my pages (never another site), else my page."""
+    back = text(form, "back")
+    if back.startswith("/me") and "//" not in back and "\\" not in back and len(back) <= 200:
+        return back
+    return "/me"
+
+
+def _item_id(form: FormData) -> int:
+    value = text(form, "item_id").strip()
+    if not value.isdigit() or len(value) > 10:
+        raise InvalidInput("no such item")
+    return int(value)
+
+
+@router.post("/saved")
+def save_item(request: Request, me: LearnerPage, form: Form, domain: DomainDep) -> Response:
+    attempt(
+        request,
+        lambda: domain.people.record_feedback(me.id, _item_id(form), "saved"),
+        "Saved: it is under Saved on your page.",
+    )
+    return render.redirect(_back(form))
+
+
+@router.post("/shares")
+def share_item(request: Request, me: LearnerPage, form: Form, domain: DomainDep) -> Response:
+    """Share a digest entry with one of my teams, with a note (the same guard as the API)."""
+
+    def act() -> str:
+        team = text(form, "team_id").strip()
+        if not team.isdigit() or len(team) > 10:
+            raise InvalidInput("choose one of your teams")
+        note = text(form, "note")
+        share = domain.teams.share(me, item_id=_item_id(form), team_id=int(team), note=note)
+        return f"Shared with “{share.team_name}”: they will find it in their next digest."
+
+    attempt(request, act, lambda said: said)
+    return render.redirect(_back(form))
+
+
+@router.post("/saved/{item_id}/remove")
+def unsave_item(
+    request: Request, item_id: int, me: LearnerPage, form: Form, domain: DomainDep
+) -> Response:
+    attempt(request, lambda: domain.portfolio.unsave(me.id, item_id), "Removed from Saved.")
+    return render.redirect("/me#saved")
+
+
+@router.post("/notes/{item_id}")
+def set_note(
+    request: Request, item_id: int, me: LearnerPage, form: Form, domain: DomainDep
+) -> Response:
+    """Write my note on an item; an empty note deletes it."""
+    note = text(form, "note")
+
+    def act() -> str:
+        if note.strip():
+            domain.portfolio.set_note(me.id, item_id, note, utcnow())
+            return "Your note is saved."
+        domain.portfolio.delete_note(me.id, item_id)
+        return "Your note is deleted."
+
+    attempt(request, act, lambda said: said)
+    return render.redirect("/me#saved")

@@ -1,0 +1,1 @@
+"""Teams and sharing within them: the over-sharing guard's rules and the sharing service."""
