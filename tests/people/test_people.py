@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from curation.errors import Conflict, InvalidInput, NotFound
 from curation.people.keys import KeyCache, hash_key
@@ -177,3 +177,41 @@ def test_names_and_emails_are_checked_by_the_domain_whichever_door(people: Peopl
     with pytest.raises(InvalidInput, match="email"):
         people.update(record.id, email="x" * 400 + "@example.org")
     assert people.get(record.id).name == "Ada Lovelace"
+
+
+def test_everyone_is_read_with_their_interests_in_batches(
+    people: PeopleStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Reading everyone (the e-mail delivery of a big batch) binds their ids a batch at a
+    time: one statement with every id fails beyond PostgreSQL's 65,535 parameters (100,000
+    people did). Batches of 2 here, so 5 people take 3 of them, each person whole."""
+    import curation.storage.people as module
+
+    monkeypatch.setattr(module, "_IN_BATCH", 2)
+    made = [
+        people.create(
+            NewPerson(
+                email=f"p{n}@example.org",
+                name=f"P{n}",
+                interests=[(f"topic {n}", 1.0), ("shared", 2.0)],
+                mutes=[f"mute {n}"],
+            )
+        )[0]
+        for n in range(5)
+    ]
+    bound: list[int] = []
+
+    def count(conn, cursor, statement, parameters, context, executemany) -> None:  # noqa: ANN001
+        if "FROM interest" in statement or "FROM mute" in statement:
+            bound.append(len(parameters))
+
+    event.listen(people.engine, "before_cursor_execute", count)
+    try:
+        everyone = {p.id: p for p in people.all()}
+    finally:
+        event.remove(people.engine, "before_cursor_execute", count)
+    assert bound and max(bound) <= 2  # never more ids in one statement than a batch
+    assert sorted(everyone) == sorted(p.id for p in made)
+    for n, person in enumerate(made):
+        assert everyone[person.id].interests == ((f"topic {n}", 1.0), ("shared", 2.0))
+        assert everyone[person.id].mutes == (f"mute {n}",)
