@@ -75,7 +75,9 @@ def test_workers_killed_mid_chunk_and_mid_delivery_lose_and_repeat_nothing(
 
         # worker c puts b's delivery back; the held digest waits for its lease (1 minute)
         cluster.worker("c")
-        deadline = time.monotonic() + 150
+        # the lease (1 min) and the stalled-worker check, plus a scheduler process per round:
+        # ~40 s alone, 150 s were once not enough in a full CI run; bounded all the same
+        deadline = time.monotonic() + 300
         # done when every digest is sent and no job is left "doing" under a dead worker (the
         # other lane may send the held digest before b's job is put back: wait for both)
         while not (_all_sent(cluster) and not _doing(cluster)):
