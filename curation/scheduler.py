@@ -51,7 +51,8 @@ def prepare(curation: Curation) -> None:
 
 
 async def tick(curation: Curation) -> TickReport:
-    """One round of scheduled work: ingest what is due, refit, build and send due digests."""
+    """One round of scheduled work: ingest what is due, refit, build and send due digests,
+    post to chats, recompute old insight figures, flush xAPI statements."""
     # the plain cycle: the tick refits on any news itself (a full refit keeps weights current)
     summary = await ingest_async(curation.store, curation.settings)
     line = summary.line() if summary.outcomes else None  # the cycle logged it
@@ -69,6 +70,12 @@ async def tick(curation: Curation) -> TickReport:
         await asyncio.to_thread(deliver_channels, curation.engine, curation.settings)
     except Exception:
         log.exception("scheduled chat posts failed")
+    try:  # the curators' insight figures, when old: off the API's request path (issue 13)
+        refreshed = await asyncio.to_thread(curation.insights.refresh)
+        if refreshed:
+            log.info("insight figures recomputed: %s", ", ".join(refreshed))
+    except Exception:
+        log.exception("recomputing the insight figures failed; the previous ones stay")
     if curation.xapi.enabled:  # xAPI statements for the LRS, after the digests (issue 14)
         try:
             xapi = await asyncio.to_thread(curation.xapi.run)

@@ -329,12 +329,14 @@ class Settings(BaseSettings):
         ),
     )
     insight_cache_seconds: float = Field(
-        60.0,
+        300.0,
         ge=0,
         le=3600,
         description=(
-            "curators' insight figures are computed at most once in this many seconds per API"
-            " process and served from memory in between (0: computed on every request)"
+            "the curators' insight figures are recomputed by the scheduler (or a worker) once"
+            " they are this old, stored, and read by every API process; an API process with no"
+            " scheduler beside it recomputes them itself past twice this (0: computed on every"
+            " request)"
         ),
     )
     email_open_grace_seconds: int = Field(

@@ -4,16 +4,21 @@ It joins the set-based counts of :mod:`curation.storage.insights` with the ranki
 (coverage and an item's reach, :mod:`curation.rank.reach`) and passes every count of people
 through the one fewer-than-5 rule (:func:`curation.curate.insights.people_figure`).
 
-Coverage needs each interest phrase's calibrated vector against the model; the recommender's
-per-model phrase cache keeps them. Every figure is an aggregate over weeks of data that moves
-slowly, so each answer is kept for ``CURATION_INSIGHT_CACHE_SECONDS`` (60 s) per process and
-served from memory in between: a busy insight page costs one computation a minute, whatever
-the number of views. Once an answer is older than that, the next look starts its
-recomputation in a background thread and still gets the previous answer; the new one replaces
-it when done. So no request waits for a computation (a 100,000-item coverage takes most of a
-second) except the very first look at a figure in a process, and a figure shown is at most
-the cache time plus one computation old. Calls given an explicit ``now`` are always computed
-(tests, batch use).
+The three big figures (interests, sources, gems) are aggregates over weeks of data that move
+slowly, and the interests' coverage of 100,000 items takes most of a second of CPU. So they are
+computed off the request path and shared: the scheduler (``curation run``) or a worker's job
+(``curation.refresh_insights``) calls :meth:`InsightService.refresh` each round, which
+recomputes a figure once its stored computation is ``CURATION_INSIGHT_CACHE_SECONDS`` old (300
+s) and stores it (table ``insight_figures``, at the largest size asked for: smaller lists are
+its prefix). Every API process reads the stored figures (checking for a newer computation at
+most every few seconds) and never computes them while someone keeps them current. With no
+scheduler or worker beside it (``curation serve`` alone), an API process computes a figure
+itself: in the caller on the very first look (nothing stored), and in a background thread, while
+still answering with the stored one, once it is older than twice the cache time. A figure shown
+is at most twice the cache time plus one computation old. Calls given an explicit ``now`` are
+always computed and never stored (tests, batch use).
+
+An item's reach is cheap and per item: each process keeps its answers for the cache time.
 """
 
 from __future__ import annotations
@@ -38,8 +43,12 @@ from curation.curate.insights import (
     ItemReach,
     SourceInsight,
     TrendPoint,
+    dump_figures,
     is_gap,
     is_noise,
+    load_gems,
+    load_interests,
+    load_sources,
     people_figure,
     share,
 )
@@ -55,7 +64,14 @@ MAX_GEMS_SHOWN = 1000
 DEFAULT_GEMS_SHOWN = 200
 MAX_REACH_PHRASES = 5000  # the most-declared phrases an item's reach is checked against
 T = TypeVar("T")
-_ANSWERS_KEPT = 512  # cached answers (one per figure and limit, one per item looked at)
+_ANSWERS_KEPT = 512  # cached answers of items' reach, one per item looked at
+_RECHECK_SECONDS = 5.0  # the most an API process waits to see figures stored by another
+#: the stored figures: their JSON reader
+FIGURES: dict[str, Callable[[str], list]] = {
+    "interests": load_interests,
+    "sources": load_sources,
+    "gems": load_gems,
+}
 log = logging.getLogger(__name__)
 
 
@@ -77,6 +93,90 @@ class InsightService:
         self._lock = threading.Lock()
         self._answers: OrderedDict[tuple, tuple[float, object]] = OrderedDict()
         self._refreshing: set[tuple] = set()
+        # figure name -> (monotonic time the store was read, computed at, the figures)
+        self._latest: dict[str, tuple[float, datetime, list]] = {}
+
+    # ---- the shared figures --------------------------------------------------------------------
+
+    def refresh(self, now: datetime | None = None, *, force: bool = False) -> list[str]:
+        """Recompute and store each figure whose stored computation is at least the cache time
+        old (every one with ``force``); the names recomputed. The scheduler and the workers'
+        round call it; cheap when everything is current (one small query per figure)."""
+        now = now or utcnow()
+        ttl = self.settings.insight_cache_seconds
+        done = []
+        for name in FIGURES:
+            stored = None if force else self.queries.stored_figures(name)
+            if stored is not None and (now - stored[0]).total_seconds() < ttl:
+                continue
+            self._store(name, now, self._compute(name, now))
+            done.append(name)
+        return done
+
+    def _compute(self, name: str, now: datetime) -> list:
+        """Figure ``name`` at its largest size (what is shown smaller is its prefix)."""
+        if name == "interests":
+            return self._interests(now, MAX_INTERESTS_SHOWN)
+        if name == "sources":
+            return self._sources(now)
+        return self._gems(MAX_GEMS_SHOWN)
+
+    def _store(self, name: str, computed_at: datetime, values: list) -> None:
+        self.queries.store_figures(name, computed_at, dump_figures(values))
+        with self._lock:
+            self._latest[name] = (time.monotonic(), computed_at, values)
+
+    def _shared(self, name: str, limit: int | None = None) -> list:
+        """Figure ``name`` (its first ``limit``) as stored; see the module's docstring."""
+        ttl = self.settings.insight_cache_seconds
+        if ttl <= 0:
+            return self._compute(name, utcnow())[:limit]
+        latest = self._read(name, min(_RECHECK_SECONDS, ttl / 4))
+        if latest is None:  # the first look anywhere: computed here, and stored for everyone
+            now = utcnow()
+            values = self._compute(name, now)
+            self._store(name, now, values)
+            return values[:limit]
+        computed_at, values = latest
+        if (utcnow() - computed_at).total_seconds() >= 2 * ttl:  # nobody keeps it current
+            with self._lock:
+                start = name not in self._refreshing
+                self._refreshing.add(name)
+            if start:
+                threading.Thread(
+                    target=self._refresh_here, args=(name,), name="insights", daemon=True
+                ).start()
+        return values[:limit]
+
+    def _read(self, name: str, recheck: float) -> tuple[datetime, list] | None:
+        """The newest figures this process knows of, asking the store at most every
+        ``recheck`` seconds."""
+        with self._lock:
+            known = self._latest.get(name)
+        if known is not None and time.monotonic() - known[0] < recheck:
+            return known[1], known[2]
+        stored = self.queries.stored_figures(name)
+        if stored is None:
+            return None if known is None else (known[1], known[2])
+        if known is not None and known[1] >= stored[0]:
+            values = known[2]
+        else:
+            values = FIGURES[name](stored[1])
+        with self._lock:
+            self._latest[name] = (time.monotonic(), stored[0], values)
+        return stored[0], values
+
+    def _refresh_here(self, name: str) -> None:
+        """Recompute an old figure in this process (a background thread); on failure the old
+        one stays and the next look tries again."""
+        try:
+            now = utcnow()
+            self._store(name, now, self._compute(name, now))
+        except Exception:
+            log.exception("insights: recomputing %s failed; the previous figures stay", name)
+        finally:
+            with self._lock:
+                self._refreshing.discard(name)
 
     def _cached(self, key: tuple, now: datetime | None, compute: Callable[[datetime], T]) -> T:
         """``compute(now)``, kept for ``insight_cache_seconds`` when ``now`` was not given.
@@ -132,7 +232,9 @@ class InsightService:
         relevance floor each had in the last 7 and 30 days, and whether that is a gap."""
         if not 1 <= limit <= MAX_INTERESTS_SHOWN:
             raise InvalidInput(f"limit must be between 1 and {MAX_INTERESTS_SHOWN}")
-        return self._cached(("interests", limit), now, lambda at: self._interests(at, limit))
+        if now is not None:
+            return self._interests(now, limit)
+        return self._shared("interests", limit)
 
     def _interests(self, now: datetime, limit: int) -> list[InterestInsight]:
         day = now.date().isoformat()
@@ -175,7 +277,7 @@ class InsightService:
 
     def sources(self, now: datetime | None = None) -> list[SourceInsight]:
         """Every source's value over the last 30 days (see :class:`SourceInsight`)."""
-        return self._cached(("sources",), now, self._sources)
+        return self._sources(now) if now is not None else self._shared("sources")
 
     def _sources(self, now: datetime) -> list[SourceInsight]:
         rows = self.queries.source_counts(now - timedelta(days=COVERAGE_DAYS[-1]))
@@ -199,7 +301,7 @@ class InsightService:
         """The newest gems' reach: delivered, opened (counted opens), marked useful."""
         if not 1 <= limit <= MAX_GEMS_SHOWN:
             raise InvalidInput(f"limit must be between 1 and {MAX_GEMS_SHOWN}")
-        return self._cached(("gems", limit), now, lambda _at: self._gems(limit))
+        return self._gems(limit) if now is not None else self._shared("gems", limit)
 
     def _gems(self, limit: int) -> list[GemInsight]:
         return [

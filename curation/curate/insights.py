@@ -14,7 +14,9 @@ Figures are aggregates only: counts of people or items, never who read, opened o
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
 
 MIN_PEOPLE = 5
 FEWER_THAN_5 = "fewer than 5"
@@ -100,3 +102,25 @@ class ItemReach:
     in_window: bool
     interests: tuple[InterestMatch, ...]
     people: PeopleFigure
+
+
+# ---- the stored figures (JSON, shared by every process) ------------------------------------
+
+
+def dump_figures(values: Sequence[InterestInsight | SourceInsight | GemInsight]) -> str:
+    return json.dumps([asdict(v) for v in values], ensure_ascii=False, separators=(",", ":"))
+
+
+def load_interests(body: str) -> list[InterestInsight]:
+    return [
+        InterestInsight(**{**row, "trend": tuple(TrendPoint(**t) for t in row["trend"])})
+        for row in json.loads(body)
+    ]
+
+
+def load_sources(body: str) -> list[SourceInsight]:
+    return [SourceInsight(**row) for row in json.loads(body)]
+
+
+def load_gems(body: str) -> list[GemInsight]:
+    return [GemInsight(**row) for row in json.loads(body)]

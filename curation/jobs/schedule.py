@@ -1,7 +1,8 @@
 """A round of periodic work: what to enqueue, and when (every minute, or on demand).
 
 :func:`enqueue_round` enqueues one ingest job per shard of sources, one digest job per range
-of person ids and ``CURATION_JOBS_DELIVERY_LANES`` delivery jobs per channel; the queueing
+of person ids, ``CURATION_JOBS_DELIVERY_LANES`` delivery jobs per channel and one job that
+recomputes the curators' insight figures when they are old (cheap otherwise); the queueing
 locks (:func:`tasks.defer`) make it safe for any number of schedulers to call it at once.
 The ranges are aligned on multiples of ``CURATION_JOBS_PEOPLE_PER_CHUNK`` so a round names the
 same chunks as the one before.
@@ -31,11 +32,12 @@ class RoundReport:
     ingest: int  # jobs enqueued (those already waiting are not counted)
     digests: int
     deliver: int
+    insights: int = 0
 
     def line(self) -> str:
         return (
-            f"enqueued {self.ingest} ingest, {self.digests} digest and {self.deliver}"
-            " delivery jobs (work already waiting is not enqueued twice)"
+            f"enqueued {self.ingest} ingest, {self.digests} digest, {self.deliver} delivery"
+            f" and {self.insights} insight jobs (work already waiting is not enqueued twice)"
         )
 
 
@@ -59,7 +61,8 @@ async def enqueue_round(app: App, curation: Curation) -> RoundReport:
     for first_id, last_id in chunks(id_range, settings.jobs_people_per_chunk):
         digests += await tasks.defer(app, tasks.DIGESTS, first_id=first_id, last_id=last_id)
     deliver = await tasks.defer_deliveries(app, settings.jobs_delivery_lanes)
-    return RoundReport(ingest, digests, deliver)
+    insights = await tasks.defer(app, tasks.INSIGHTS)
+    return RoundReport(ingest, digests, deliver, insights)
 
 
 async def round_task(context: JobContext, timestamp: int) -> str:

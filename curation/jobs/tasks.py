@@ -33,6 +33,7 @@ INGEST = "curation.ingest_shard"
 REFIT = "curation.refit"
 DIGESTS = "curation.build_digests"
 DELIVER = "curation.deliver"
+INSIGHTS = "curation.refresh_insights"
 #: the delivery channels, each with ``CURATION_JOBS_DELIVERY_LANES`` lanes of its own in the
 #: queue (``curation.deliver:email:0``, ``curation.deliver:slack:0``, …): e-mail and chat never
 #: wait on each other, and a slow Slack does not hold up Teams
@@ -82,6 +83,12 @@ async def refit(context: JobContext) -> bool:
     return await asyncio.to_thread(services(context).refit)
 
 
+async def refresh_insights(context: JobContext) -> list[str]:
+    """Recompute the curators' insight figures that are at least the cache time old, and store
+    them for every API process (:meth:`InsightService.refresh`); the names recomputed."""
+    return await asyncio.to_thread(services(context).insights.refresh)
+
+
 async def build_digests(context: JobContext, first_id: int, last_id: int) -> int:
     """Build the digests due now of the people with ids ``first_id``…``last_id``; then ask for
     their delivery."""
@@ -125,6 +132,7 @@ def register(app: App) -> None:
     for name, body, queue in (
         (INGEST, ingest_shard, "ingest"),
         (REFIT, refit, "rank"),
+        (INSIGHTS, refresh_insights, "rank"),
         (DIGESTS, build_digests, "digests"),
         (DELIVER, deliver, "deliver"),
     ):

@@ -25,6 +25,7 @@ from curation.storage.tables import (
     DigestItem,
     Feedback,
     Gem,
+    InsightFigures,
     Interest,
     InterestSnapshot,
     Item,
@@ -40,6 +41,7 @@ IN = Interest.__table__
 I = Item.__table__  # noqa: E741
 O = ItemOpen.__table__  # noqa: E741
 SN = InterestSnapshot.__table__
+FIG = InsightFigures.__table__
 S = Source.__table__
 _CHUNK = 500
 
@@ -122,6 +124,34 @@ class InsightQueries:
         with self.engine.begin() as conn:
             for start in range(0, len(rows), _CHUNK):
                 conn.execute(upsert(SN).on_conflict_do_nothing(), rows[start : start + _CHUNK])
+
+    # ---- the figures as last computed, shared by every process -------------------------------
+
+    def stored_figures(self, name: str) -> tuple[datetime, str] | None:
+        """The JSON of figure ``name`` as last stored, and when it was computed."""
+        with self.engine.connect() as conn:
+            row = conn.execute(select(FIG.c.computed_at, FIG.c.body).where(FIG.c.name == name))
+            found = row.first()
+        return (found[0], found[1]) if found is not None else None
+
+    def store_figures(self, name: str, computed_at: datetime, body: str) -> bool:
+        """Keep ``body`` as figure ``name`` unless a computation at least as recent is stored
+        already (two computing at once: the later one stays); True when it was kept."""
+        with self.engine.begin() as conn:
+            changed = conn.execute(
+                FIG.update()
+                .where(FIG.c.name == name, FIG.c.computed_at < computed_at)
+                .values(computed_at=computed_at, body=body)
+            ).rowcount
+            if changed:
+                return True
+            upsert = pg_insert if self.engine.dialect.name == "postgresql" else sqlite_insert
+            added = conn.execute(
+                upsert(FIG)
+                .values(name=name, computed_at=computed_at, body=body)
+                .on_conflict_do_nothing()
+            ).rowcount
+        return bool(added)
 
     def trends(self, keys: Sequence[str], since_day: str) -> dict[str, list[tuple[str, int]]]:
         """``(day, people)`` of each phrase key from ``since_day`` on, oldest first."""

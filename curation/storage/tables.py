@@ -505,6 +505,18 @@ class InterestSnapshot(SQLModel, table=True):
     people: int = Field(default=0)
 
 
+class InsightFigures(SQLModel, table=True):
+    """The latest computation of one insight figure (``interests``, ``sources``, ``gems``) as
+    JSON, written by whoever computed it (the scheduler, a worker, or an API process with no
+    scheduler beside it) and read by every API process (migration 0019)."""
+
+    __tablename__ = "insight_figures"
+
+    name: str = Field(max_length=32, primary_key=True)
+    computed_at: datetime = Field(sa_column=_ts(nullable=False))
+    body: str = Field(sa_column=Column(Text, nullable=False))
+
+
 class WebSession(SQLModel, table=True):
     """A signed-in browser: the session cookie carries a random token, only its SHA-256 is
     kept. ``ended_at`` is set on sign-out; an ended or expired session never works again."""

@@ -225,52 +225,86 @@ def test_insights_are_aggregates_only_and_for_curators(api: Api, world) -> None:
             assert '"person_id"' not in text
 
 
-def test_figures_are_kept_for_the_cache_time(api: Api, world) -> None:
+def _service(api: Api, ttl: float, base: type | None = None):  # noqa: ANN202
+    """Another InsightService over the same database: another API process, or the scheduler."""
+    domain = api.app.state.domain.get()
+    return (base or type(domain.insights))(
+        domain.settings.model_copy(update={"insight_cache_seconds": ttl}),
+        queries=domain.insights.queries,
+        ranking=domain.insights.ranking,
+        recommender=domain.insights.recommender,
+        items=domain.insights.items,
+    )
+
+
+def _noisy(service, world) -> int:  # noqa: ANN001
+    return {s.source_id: s.items_30d for s in service.sources()}[world["noisy"]]
+
+
+def test_figures_are_stored_once_and_shared_by_every_process(api: Api, world) -> None:
     curator = world["curator"]
+    domain = api.app.state.domain.get()
 
     def noisy_items() -> int:
         found = get(api, curator, "/v1/insights/sources")["sources"]
         return next(s["items_30d"] for s in found if s["source_id"] == world["noisy"])
 
-    assert noisy_items() == 25
+    assert noisy_items() == 25  # the first look anywhere computes, and stores
     api.items(world["noisy"], topic_items("bake", 2, "late"), now=utcnow())
-    assert noisy_items() == 25  # computed at most once per CURATION_INSIGHT_CACHE_SECONDS
-    domain = api.app.state.domain.get()
+    assert noisy_items() == 25  # kept for the cache time
     assert {s.source_id: s.items_30d for s in domain.insights.sources(utcnow())}[
         world["noisy"]
-    ] == 27  # an explicit instant is always computed
-    fresh = type(domain.insights)(
-        domain.settings.model_copy(update={"insight_cache_seconds": 0}),
-        queries=domain.insights.queries,
-        ranking=domain.insights.ranking,
-        recommender=domain.insights.recommender,
-        items=domain.insights.items,
-    )
-    assert {s.source_id: s.items_30d for s in fresh.sources()}[world["noisy"]] == 27
-    short = type(domain.insights)(
-        domain.settings.model_copy(update={"insight_cache_seconds": 0.2}),
-        queries=domain.insights.queries,
-        ranking=domain.insights.ranking,
-        recommender=domain.insights.recommender,
-        items=domain.insights.items,
-    )
-    assert {s.source_id: s.items_30d for s in short.sources()}[world["noisy"]] == 27
+    ] == 27  # an explicit instant is always computed ...
+    assert noisy_items() == 25  # ... and never stored
+    assert _noisy(_service(api, 0), world) == 27  # 0: computed on every request
+
+    computed: list[str] = []
+
+    class Counting(type(domain.insights)):
+        def _sources(self, now):  # noqa: ANN001, ANN202 - the real computation, counted
+            computed.append("sources")
+            return super()._sources(now)
+
+    other = _service(api, 300, Counting)  # another API process: reads what was stored
+    assert _noisy(other, world) == 25 and computed == []
+    # the scheduler computes what nobody stored yet, and leaves the current figure alone
+    assert other.refresh() == ["interests", "gems"] and computed == []
+    assert other.refresh() == [] and computed == []  # every figure current: nothing to do
+
+    scheduler = _service(api, 0.2, Counting)
+    time.sleep(0.3)
+    assert set(scheduler.refresh()) == {"interests", "sources", "gems"}  # old: recomputed
+    assert computed == ["sources"]
+    for _ in range(100):  # every process sees the new figures within a few seconds
+        if noisy_items() == 27:
+            break
+        time.sleep(0.1)
+    assert noisy_items() == 27
+    assert _noisy(other, world) == 27 and computed == ["sources"]  # read, not computed
+
+
+def test_an_api_process_alone_recomputes_old_figures_itself(api: Api, world) -> None:
+    """With nobody keeping the figures current (no scheduler), a process recomputes them
+    once they are twice the cache time old, in the background, and stores them."""
+    short = _service(api, 0.2)
+    assert _noisy(short, world) == 25
     api.items(world["noisy"], topic_items("bake", 1, "later"), now=utcnow())
-    assert {s.source_id: s.items_30d for s in short.sources()}[world["noisy"]] == 27
-    time.sleep(0.3)  # past the cache time: the next look gets the kept answer at once ...
-    assert {s.source_id: s.items_30d for s in short.sources()}[world["noisy"]] == 27
+    assert _noisy(short, world) == 25
+    time.sleep(0.5)  # past twice the cache time: the next look gets the kept answer at once ...
+    assert _noisy(short, world) == 25
     for _ in range(100):  # ... and recomputes it in the background (bounded wait)
-        if {s.source_id: s.items_30d for s in short.sources()}[world["noisy"]] == 28:
+        if _noisy(short, world) == 26:
             break
         time.sleep(0.05)
-    assert {s.source_id: s.items_30d for s in short.sources()}[world["noisy"]] == 28
+    assert _noisy(short, world) == 26
+    assert _noisy(_service(api, 300), world) == 26  # stored for the other processes
 
 
 def test_an_old_answer_is_recomputed_in_the_background_never_in_the_request(
     api: Api, world
 ) -> None:
-    """Past the cache time a look returns at once with the kept figures, even while their
-    recomputation is still running (here held until the test lets it go)."""
+    """Past twice the cache time a look returns at once with the kept figures, even while
+    their recomputation is still running (here held until the test lets it go)."""
     domain = api.app.state.domain.get()
     release, started = threading.Event(), threading.Event()
 
@@ -281,18 +315,12 @@ def test_an_old_answer_is_recomputed_in_the_background_never_in_the_request(
                 assert release.wait(10)
             return super()._sources(now)
 
-    service = Held(
-        domain.settings.model_copy(update={"insight_cache_seconds": 0.2}),
-        queries=domain.insights.queries,
-        ranking=domain.insights.ranking,
-        recommender=domain.insights.recommender,
-        items=domain.insights.items,
-    )
-    noisy = lambda: {s.source_id: s.items_30d for s in service.sources()}[world["noisy"]]  # noqa: E731
+    service = _service(api, 0.2, Held)
+    noisy = lambda: _noisy(service, world)  # noqa: E731
     assert noisy() == 25  # the first look computes in the caller
     api.items(world["noisy"], topic_items("bake", 2, "late"), now=utcnow())
     service.hold = True
-    time.sleep(0.3)
+    time.sleep(0.5)
     began = time.monotonic()
     assert noisy() == 25 and started.wait(5)  # a recomputation is running, held
     assert noisy() == 25 and time.monotonic() - began < 2  # nobody waited for it

@@ -137,6 +137,7 @@ def test_two_workers_and_two_schedulers_do_each_piece_of_work_once(cluster: Clus
             "curation.deliver:slack:1",
             "curation.deliver:teams:0",
             "curation.deliver:teams:1",
+            "curation.refresh_insights",
             *chunks,
         }
         assert sorted(lock for (lock,) in locks) == sorted(expected)
@@ -152,6 +153,9 @@ def test_two_workers_and_two_schedulers_do_each_piece_of_work_once(cluster: Clus
                     more += [cluster.enqueue(), cluster.enqueue()]  # two schedulers again
                 time.sleep(1)
             assert [p.wait(timeout=60) for p in more] == [0] * len(more)
+            # a worker recomputed the curators' insight figures and stored them for the API
+            figures = "SELECT count(*) FROM insight_figures"
+            wait_for("the insight figures", lambda: cluster.scalar(figures) == 3, timeout=60)
         finally:
             cluster.stop()
     _assert_each_once(cluster, server)
