@@ -352,6 +352,27 @@ class GemIn(Strict):
     )
 
 
+class GemPatch(Patch):
+    """Any of a gem's note, audience and teams; what is left out is kept."""
+
+    note: Annotated[Text, Field(max_length=2000)] | None = _OMITTABLE
+    audience: list[Phrase] | None = Field(
+        default=None,
+        max_length=20,
+        description="Interest phrases it is for (replaces them; [] for none).",
+        json_schema_extra=_without_null,
+    )
+    teams: list[Id] | None = Field(
+        default=None,
+        max_length=50,
+        description=(
+            "Team ids it is for (replaces them; [] for none). With teams and no audience, only"
+            " their members get it."
+        ),
+        json_schema_extra=_without_null,
+    )
+
+
 class ItemRefOut(BaseModel):
     id: int
     title: str

@@ -1,7 +1,7 @@
-"""``/v1/gems`` (curators): pick an item for an audience, with a note.
+"""``/v1/gems`` (curators): pick an item for an audience and teams, with a note.
 
-Every curator sees every gem; a curator deletes only their own (another's is a 403, since it
-is visible anyway), an admin any.
+Every curator sees every gem; a curator changes or deletes only their own (another's is a 403,
+since it is visible anyway), an admin any (:func:`curation.curate.rules.check_gem_changer`).
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from fastapi import APIRouter, Path, Query, Response
 from app import convert
 from app.deps import Curator, DomainDep
 from app.params import Cursor, PageLimit
-from app.schemas import MAX_ID, GemIn, GemOut, GemPage
-from curation.errors import Forbidden
+from app.schemas import MAX_ID, GemIn, GemOut, GemPage, GemPatch
+from curation.curate.rules import check_gem_changer
 
 router = APIRouter(prefix="/v1/gems", tags=["gems"])
 GemId = Annotated[int, Path(ge=1, le=MAX_ID)]
@@ -54,10 +54,18 @@ def get_gem(gem_id: GemId, _: Curator, domain: DomainDep) -> GemOut:
     return convert.gem(domain.gems.get(gem_id))
 
 
+@router.patch("/{gem_id}")
+def change_gem(gem_id: GemId, body: GemPatch, curator: Curator, domain: DomainDep) -> GemOut:
+    """Change any of ``note``, ``audience`` and ``teams`` (each replaces what was there; what
+    is left out is kept). A team that does not exist is a 422, and nothing changes."""
+    gem = domain.gems.get(gem_id)
+    check_gem_changer(gem.id, gem.curator_id, person_id=curator.id, role=curator.role)
+    return convert.gem(domain.gems.update(gem_id, **body.changes()))
+
+
 @router.delete("/{gem_id}", status_code=204)
 def delete_gem(gem_id: GemId, curator: Curator, domain: DomainDep) -> Response:
     gem = domain.gems.get(gem_id)
-    if gem.curator_id != curator.id and curator.role != "admin":
-        raise Forbidden("only the curator who picked a gem, or an admin, may delete it")
+    check_gem_changer(gem.id, gem.curator_id, person_id=curator.id, role=curator.role)
     domain.gems.delete(gem_id)
     return Response(status_code=204)

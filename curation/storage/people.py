@@ -288,6 +288,35 @@ class PeopleStore:
                     out.setdefault(pid, []).append(Reaction(item_id, signal, at))
         return out
 
+    def ids_by_email(self, addresses: Iterable[str]) -> dict[str, int]:
+        """Each address (trimmed) -> the id of the person who has it, compared without regard
+        to case as at sign-in (the exact spelling wins when two people's differ only by case).
+        An address nobody has is a 422 naming every such address, so a caller changes nothing.
+        """
+        wanted = list(dict.fromkeys(a.strip() for a in addresses if a.strip()))
+        lowered = sorted({a.lower() for a in wanted})
+        found: dict[str, list[tuple[int, str]]] = {}
+        with self.engine.connect() as conn:
+            for start in range(0, len(lowered), _IN_BATCH):
+                query = select(person_table.c.id, person_table.c.email).where(
+                    func.lower(person_table.c.email).in_(lowered[start : start + _IN_BATCH])
+                )
+                for person_id, email in conn.execute(query):
+                    found.setdefault(email.lower(), []).append((person_id, email))
+        ids: dict[str, int] = {}
+        for address in wanted:
+            matches = found.get(address.lower(), [])
+            exact = [pid for pid, email in matches if email == address]
+            if exact or len(matches) == 1:
+                ids[address] = exact[0] if exact else matches[0][0]
+        unknown = [a for a in wanted if a not in ids]
+        if unknown:
+            raise InvalidInput(
+                f"nobody has the address {', '.join(unknown)}: check it, or add the person first",
+                resource_id=unknown[0],
+            )
+        return ids
+
     def count(self) -> int:
         with self.engine.connect() as conn:
             return conn.execute(select(func.count()).select_from(person_table)).scalar_one()

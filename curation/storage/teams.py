@@ -163,6 +163,22 @@ class TeamStore:
             self._get(conn, team_id)
             return [MemberRecord(*row) for row in conn.execute(query)]
 
+    def leads_of(self, team_ids: Sequence[int]) -> dict[int, list[MemberRecord]]:
+        """Team id -> its leads, by name (teams without a lead are absent); one query per
+        batch of teams (the workspace's list of teams shows every team's leads)."""
+        out: dict[int, list[MemberRecord]] = {}
+        with self.engine.connect() as conn:
+            for batch in _batches(sorted(set(team_ids))):
+                query = (
+                    select(M.c.team_id, M.c.person_id, P.c.name, P.c.email, M.c.role)
+                    .join(P, P.c.id == M.c.person_id)
+                    .where(M.c.team_id.in_(batch), M.c.role == "lead")
+                    .order_by(P.c.name, P.c.id)
+                )
+                for team_id, *lead in conn.execute(query):
+                    out.setdefault(team_id, []).append(MemberRecord(*lead))
+        return out
+
     def set_members(
         self, team_id: int, roles: dict[int, str], *, now: datetime
     ) -> list[MemberRecord]:

@@ -70,6 +70,10 @@ class TeamService:
         roles.update(dict.fromkeys(lead_ids, "lead"))
         return self.store.set_members(team_id, roles, now=now or utcnow())
 
+    def leads_of(self, team_ids: Iterable[int]) -> dict[int, list[MemberRecord]]:
+        """Team id -> its leads (teams without one are absent), for many teams at once."""
+        return self.store.leads_of(list(team_ids))
+
     def delete(self, team_id: int) -> None:
         self.store.delete(team_id)
 

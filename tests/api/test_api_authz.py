@@ -259,6 +259,22 @@ CASES = [
     Case("gem get own", "GET", GEM, needs("curator"), lambda c: f"/v1/gems/{c.own_gem()}"),
     Case("gem get other", "GET", GEM, needs("curator"), lambda c: f"/v1/gems/{c.other_gem()}"),
     Case(
+        "gem patch own",
+        "PATCH",
+        GEM,
+        needs("curator"),
+        lambda c: f"/v1/gems/{c.own_gem()}",
+        lambda c: {"note": "changed"},
+    ),
+    Case(
+        "gem patch other",
+        "PATCH",
+        GEM,
+        needs("curator", curator=403),
+        lambda c: f"/v1/gems/{c.other_gem()}",
+        lambda c: {"note": "changed"},
+    ),
+    Case(
         "gem delete own", "DELETE", GEM, needs("curator", 204), lambda c: f"/v1/gems/{c.own_gem()}"
     ),
     Case(

@@ -266,6 +266,7 @@ BODY_ROUTES = [
     ("POST", "/v1/sources"),
     ("PATCH", "/v1/sources/{source}"),
     ("POST", "/v1/gems"),
+    ("PATCH", "/v1/gems/{gem}"),
 ]
 JUNK = [
     b"",

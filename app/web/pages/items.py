@@ -89,5 +89,6 @@ def item_page(
         gems=gems,
         reach=reach,
         collections=collections.list() if collections is not None else None,
+        teams=domain.teams.list(),  # the tag form's team boxes
         section="items",
     )
