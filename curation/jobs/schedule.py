@@ -25,6 +25,7 @@ from curation.services import Curation
 
 ROUND = "curation.round"
 EVERY_MINUTE = "* * * * *"
+ROUND_PRIORITY = 40  # cheap, and it enqueues everything else: before any other job
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,8 +72,12 @@ async def round_task(context: JobContext, timestamp: int) -> str:
 
 
 def register(app: App, *, periodic: bool = True) -> None:
-    task = app.task(name=ROUND, queue="schedule", pass_context=True, queueing_lock=ROUND)(
-        round_task
-    )
+    task = app.task(
+        name=ROUND,
+        queue="schedule",
+        pass_context=True,
+        queueing_lock=ROUND,
+        priority=ROUND_PRIORITY,
+    )(round_task)
     if periodic:
         app.periodic(cron=EVERY_MINUTE, periodic_id="round")(task)

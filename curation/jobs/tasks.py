@@ -127,8 +127,15 @@ async def deliver(context: JobContext, channel: str, lane: int = 0) -> str:
     return report.line()
 
 
+#: a worker free for its next job takes the highest priority first: messages of digests already
+#: built go out before the next chunk of people is built (the daily batch is a pipeline, the
+#: first e-mails leave while later digests are still being built), and the insight figures,
+#: which nobody waits for, come last
+PRIORITY = {DELIVER: 30, INGEST: 20, REFIT: 10, DIGESTS: 0, INSIGHTS: -10}
+
+
 def register(app: App) -> None:
-    """Register every job on ``app`` under its name, each on its own queue."""
+    """Register every job on ``app`` under its name, each on its own queue and priority."""
     for name, body, queue in (
         (INGEST, ingest_shard, "ingest"),
         (REFIT, refit, "rank"),
@@ -136,4 +143,6 @@ def register(app: App) -> None:
         (DIGESTS, build_digests, "digests"),
         (DELIVER, deliver, "deliver"),
     ):
-        app.task(name=name, queue=queue, pass_context=True, retry=RETRY)(body)
+        app.task(name=name, queue=queue, pass_context=True, retry=RETRY, priority=PRIORITY[name])(
+            body
+        )
