@@ -14,10 +14,10 @@ from datetime import datetime
 
 import numpy as np
 
-from curation.rank.explain import explain_pairs, sentence
+from curation.rank.explain import sentence
 from curation.rank.model import CorpusModel
 from curation.rank.profile import Profiles
-from curation.rank.select import _Readable, prepare_items, score_block
+from curation.rank.select import explain_items, prepare_items, score_block
 from curation.rank.types import RankConfig
 
 
@@ -43,16 +43,7 @@ def score_pairs(
         return out
     person_idx = np.array([p for _, p, _ in wanted], dtype=np.int64)
     item_idx = np.array([i for _, _, i in wanted], dtype=np.int64)
-    named, top = explain_pairs(
-        profiles.explain_vectors,
-        profiles.explain_owners,
-        profiles.explain_keys,
-        profiles.vocabulary_size,
-        model.matrix[items.rows[item_idx]],
-        person_idx,
-        config.explain_terms,
-        _Readable(model),
-    )
+    named, top = explain_items(model, profiles, items, person_idx, item_idx, config)
     for n, (k, p, i) in enumerate(wanted):
         score = float(block[p, i])
         if not np.isfinite(score):

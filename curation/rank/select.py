@@ -295,7 +295,22 @@ def _block_digests(
     r, s = np.nonzero(chosen >= 0)
     person_idx = r + people.start
     item_idx = chosen[r, s]
-    named, top_cols = explain_pairs(
+    named, top_cols = explain_items(model, profiles, items, person_idx, item_idx, config, readable)
+    return person_idx, item_idx, chosen_scores[r, s], named, top_cols
+
+
+def explain_items(
+    model: CorpusModel,
+    profiles: Profiles,
+    items: _Items,
+    person_idx: np.ndarray,
+    item_idx: np.ndarray,
+    config: RankConfig,
+    readable: _Readable | None = None,
+) -> tuple[list, list]:
+    """The terms that explain each (profile row, candidate item) pair: the one call of
+    :func:`explain_pairs` for ranked picks and for scored pairs alike."""
+    return explain_pairs(
         profiles.explain_vectors,
         profiles.explain_owners,
         profiles.explain_keys,
@@ -303,9 +318,8 @@ def _block_digests(
         model.matrix[items.rows[item_idx]],
         person_idx,
         config.explain_terms,
-        readable,
+        readable if readable is not None else _Readable(model),
     )
-    return person_idx, item_idx, chosen_scores[r, s], named, top_cols
 
 
 def _cycle_collector_paused(fn: Callable[P, T]) -> Callable[P, T]:
