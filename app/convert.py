@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from app import schemas
 from curation.ingest.discover import FoundFeed
 from curation.ingest.netpolicy import mask_credentials
@@ -31,16 +33,20 @@ def _masked(text: str | None) -> str | None:
     return mask_credentials(text) if text else text
 
 
-def source(record: SourceRecord) -> schemas.SourceOut:
-    """A source as the API shows it: credentials in its URLs (and in its last error) masked."""
-    out = schemas.SourceOut.model_validate(record, from_attributes=True)
-    return out.model_copy(
-        update={
-            "url": mask_credentials(record.url),
-            "html_url": _masked(record.html_url),
-            "last_error": _masked(record.last_error),
-        }
+def source_shown(record: SourceRecord) -> SourceRecord:
+    """A source as anyone outside the store sees it (API and pages): credentials in its URLs
+    (and in its last error) masked."""
+    return replace(
+        record,
+        url=mask_credentials(record.url),
+        html_url=_masked(record.html_url),
+        last_error=_masked(record.last_error),
     )
+
+
+def source(record: SourceRecord) -> schemas.SourceOut:
+    """A source as the API shows it (:func:`source_shown`)."""
+    return schemas.SourceOut.model_validate(source_shown(record), from_attributes=True)
 
 
 def source_added(record: SourceRecord, check: FoundFeed | None) -> schemas.SourceAdded:

@@ -5,7 +5,9 @@ collections (add, remove, rotate the token), each through the same domain as the
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 
+from curation.storage.feeds import FeedWrite
 from tests.helpers.api import Api
 from tests.helpers.feeds import rss, rss_items
 from tests.helpers.feedserver import FeedServer
@@ -57,6 +59,19 @@ def test_sources_add_checked_import_export_and_change(web: Api, feed_server: Fee
     assert web.store.get_source(one.id).active is True
     web.client.post(f"/workspace/sources/{one.id}", data={"csrf": csrf, "action": "delete"})
     assert one.id not in {s.id for s in web.store.list_sources()}
+
+
+def test_the_sources_page_masks_credentials_and_shows_times_to_the_minute(web: Api) -> None:
+    source = web.store.add_source("http://reader:s3cret@127.0.0.1:9/private.xml", title="Private")
+    fetched = datetime(2026, 12, 7, 5, 20, 59, 999_000, tzinfo=UTC)
+    web.store.save_feeds(
+        [FeedWrite(source.id, [])], now=fetched, next_attempt_at=fetched + timedelta(hours=1)
+    )
+    sign_in(web.client, web.person("curator").key)
+    page = web.client.get("/workspace/sources").text
+    assert "http://reader:***@127.0.0.1:9/private.xml" in page
+    assert "s3cret" not in page
+    assert "2026-12-07 05:20 UTC" in page and "2026-12-07 06:20 UTC" in page  # fetched, next
 
 
 def test_gems_are_edited_and_removed_only_by_their_curator(web: Api) -> None:

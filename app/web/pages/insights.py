@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
+from markupsafe import Markup
 
 from app.deps import DomainDep
 from app.web import render
@@ -24,6 +25,19 @@ def bar(value: object, largest: int) -> int:
     if largest <= 0 or value <= 0:
         return 0
     return max(5, round(100 * value / largest / 5) * 5)
+
+
+#: the bar of each width: a page draws a few hundred, and a Python call returning a ready
+#: string costs a fraction of a template macro's call
+_BARS = {
+    width: Markup(f'<span class="bar"><span class="fill w{width}"></span></span>')  # noqa: S704
+    for width in range(0, 101, 5)
+}
+
+
+def bar_html(value: object, largest: int) -> Markup:
+    """The bar of a chart for a figure (see :func:`bar`)."""
+    return _BARS[bar(value, largest)]
 
 
 def _largest(values: list[object]) -> int:
@@ -47,7 +61,7 @@ def insights_page(request: Request, _: CuratorPage, domain: DomainDep) -> HTMLRe
         interests=interests,
         sources=sources,
         gems=gems,
-        bar=bar,
+        bar=bar_html,
         most_people=_largest([i.people for i in interests]),
         most_items=max((i.items_30d for i in interests), default=0),
         most_source_items=max((s.items_30d for s in sources), default=0),

@@ -42,7 +42,7 @@ def list_sources(
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> HTMLResponse:
     page = domain.sources.page(limit=PAGE_SIZE, cursor=cursor)
-    shown = [convert.source(s) for s in page.items]
+    shown = [convert.source_shown(s) for s in page.items]
     return render.page(
         request, "sources.html", sources=shown, next_cursor=page.next_cursor, section="sources"
     )
