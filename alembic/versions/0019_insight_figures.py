@@ -25,10 +25,15 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     op.create_table(
         "insight_figures",
-        sa.Column("name", sa.String(length=32), nullable=False),
-        sa.Column("computed_at", curation.storage.tables.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("name", sa.Text(), nullable=False),
+        sa.Column(
+            "computed_at", curation.storage.tables.UTCDateTime(timezone=True), nullable=False
+        ),
         sa.Column("body", sa.Text(), nullable=False),
-        sa.PrimaryKeyConstraint("name"),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("name"),
+        sqlite_autoincrement=True,
     )
 
 

@@ -511,8 +511,10 @@ class InsightFigures(SQLModel, table=True):
     scheduler beside it) and read by every API process (migration 0019)."""
 
     __tablename__ = "insight_figures"
+    __table_args__ = IDS_NEVER_REUSED
 
-    name: str = Field(max_length=32, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(sa_column=Column(Text, nullable=False, unique=True))
     computed_at: datetime = Field(sa_column=_ts(nullable=False))
     body: str = Field(sa_column=Column(Text, nullable=False))
 
