@@ -29,6 +29,7 @@ from curation.ingest.clean.limits import (
     cut_html,
 )
 from curation.ingest.clean.source import source_link, source_title
+from curation.ingest.clean.text import _cut, clean_text
 from curation.ingest.parse import parse_date, parse_feed
 from curation.ingest.parse.dates import EPOCH
 from curation.ingest.records import ParsedEntry, ParsedFeed
@@ -283,3 +284,36 @@ def test_iso_dates_are_exact_or_missing(
         assert result is None, value
     else:
         assert result == min(expected, NOW), value
+
+
+# a long text with runs of whitespace and controls, combining marks, joiners and emoji: what an
+# excerpt is cut from
+_EXCERPT_PIECES = st.sampled_from(
+    [
+        "word",
+        " ",
+        "\n\n\t  ",
+        "\x00\x07",
+        "e\u0301",
+        "\u0301",
+        "\U0001f469\u200d\U0001f4bb",
+        "\ufe0f",
+        "long" * 30,
+        " " * 300,
+        "\x1b" * 100,
+    ]
+)
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@given(pieces=st.lists(_EXCERPT_PIECES, max_size=120), cap=st.integers(1, 80))
+def test_an_excerpt_of_a_long_text_is_what_cleaning_all_of_it_gives(
+    pieces: list[str], cap: int
+) -> None:
+    """clean_text with max_chars cleans only a head of a long value; the result is the same as
+    cleaning the whole value and then cutting it."""
+    value = "".join(pieces)
+    whole = clean_text(value)
+    expected = whole if len(whole) <= cap else _cut(whole, cap)
+    assert clean_text(value, max_chars=cap) == expected
+    assert len(clean_text(value, max_chars=cap)) <= cap

@@ -233,14 +233,39 @@ def clean_text(value: str | None, *, max_chars: int | None = None) -> str:
     stays text and is escaped on output. When longer than ``max_chars`` the text is cut on a
     character boundary (never inside a combining sequence or an emoji joined with ZWJ) and ends
     with "…"; the result, ellipsis included, is at most ``max_chars`` long.
+
+    With ``max_chars``, only a head of a long value is cleaned (grown while whitespace and
+    controls leave it too short): an excerpt of a whole article costs its length, not the
+    article's. The result is the same as cleaning it all.
     """
     if not value:
         return ""
-    text = " ".join(unicodedata.normalize("NFC", _strip_controls(value)).split())
+    if max_chars is not None and max_chars >= 1:
+        size = 4 * max_chars + _HEAD_MARGIN
+        while size < len(value):
+            head = _normalise(value[:size])
+            # the head's end may split a word, or a combining sequence NFC would compose: the
+            # margin keeps every character the cut looks at clear of it
+            if len(head) > max_chars + _HEAD_MARGIN:
+                return _cut(head, max_chars)
+            size *= 2
+    text = _normalise(value)
     if max_chars is None or len(text) <= max_chars:
         return text
     if max_chars < 1:
         return ""
+    return _cut(text, max_chars)
+
+
+_HEAD_MARGIN = 64
+
+
+def _normalise(value: str) -> str:
+    return " ".join(unicodedata.normalize("NFC", _strip_controls(value)).split())
+
+
+def _cut(text: str, max_chars: int) -> str:
+    """``text`` (longer than ``max_chars``) cut to ``max_chars`` with the ellipsis."""
     cut = max_chars - 1  # room for the ellipsis
     while cut > 0 and (
         unicodedata.combining(text[cut]) or text[cut] in _JOINERS or text[cut - 1] == "\u200d"
