@@ -3,7 +3,8 @@
 :func:`refresh_model` is the batch step (after ingest): it fits the TF-IDF/BM25 model on the
 recent window and stores it. :class:`Recommender` loads the newest stored model once per
 process, adds items first seen since the fit without refitting (cheaper), and ranks a person's
-candidates with the pure core in :mod:`curation.rank`.
+candidates with the pure core in :mod:`curation.rank`. Live rankings that miss the cache at the
+same time are ranked together (:mod:`curation.rank.batching`).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from datetime import datetime, timedelta
 from curation.clock import utcnow
 from curation.people.records import PersonRecord, Reaction
 from curation.rank import CorpusModel, ItemText, PersonQuery, RankConfig, build_profiles, rank_all
+from curation.rank.batching import Batcher, shared_moments
 from curation.rank.model import EmptyCorpus
 from curation.rank.pairs import score_pairs
 from curation.rank.profile import PhraseCache
@@ -32,6 +34,11 @@ from curation.storage.rank_models import RankStore
 log = logging.getLogger(__name__)
 _RANKED_KEPT = 10_000  # people whose live ranked list a process keeps (least recent dropped)
 _NEVER = float("-inf")
+# live requests asked this close together are ranked at one instant, the latest of theirs
+_SAME_MOMENT = timedelta(seconds=1)
+# the live window read last is moved (a small query per end) rather than read again when each
+# end moved by at most this much and no item was stored since (the model is the same)
+_WINDOW_SLIDE = timedelta(minutes=10)
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +48,17 @@ class RankRequest:
     person: PersonRecord
     since: datetime
     exclude: frozenset[int] = field(default_factory=frozenset)
+
+
+@dataclass(frozen=True, slots=True)
+class _LiveJob:
+    """A live ranking that missed the cache, with what :meth:`Recommender.rank` read for it."""
+
+    model: CorpusModel
+    request: RankRequest
+    until: datetime
+    limit: int
+    feedback: tuple[Reaction, ...]
 
 
 def rank_config(settings: Settings) -> RankConfig:
@@ -123,6 +141,9 @@ class Recommender:
         self._model_version = 0  # bumped whenever ``_model`` is replaced
         self._state_checked = _NEVER  # monotonic time of the last state query begun
         self._feedback: OrderedDict[int, tuple[tuple, float]] = OrderedDict()
+        # concurrent cache misses of :meth:`rank`, ranked together
+        self.live: Batcher[_LiveJob, tuple[list[Candidate], datetime]] = Batcher(self._rank_live)
+        self._window: tuple[CorpusModel, datetime, datetime, list[int]] | None = None
 
     def ready(self) -> bool:
         """Whether a fitted model exists (nothing can be ranked before the first fit)."""
@@ -228,7 +249,17 @@ class Recommender:
         interests, mutes and feedback, the limit and the exclusions are the same and the window
         moved by less than that (so an item may stay listed up to that long after it left the
         window). Each call asks the database whether new items, a new model or new feedback
-        exist (two small queries)."""
+        exist (two small queries).
+
+        Lists not reused are ranked in batches (:class:`~curation.rank.batching.Batcher`):
+        people whose lists are wanted while another batch is ranked are ranked together when it
+        ends, in one ranking call per limit. Requests made less than ``_SAME_MOMENT`` apart (as
+        concurrent requests for "now" are) are ranked at one instant, the latest ``until`` of
+        theirs: each person gets what ranking them alone with that ``until`` and their own
+        ``since`` gives (so a list may hold an item first seen up to that long after its
+        ``until``, the time the request was made; the list's reuse counts from that instant),
+        with :meth:`rank_many`'s tolerance (for a batch of many people, the diversity step
+        may look up similarities at float16 instead of float32: a near tie can differ)."""
         if not person.interests:
             return [], None
         model, version = self._checked_model()
@@ -248,10 +279,10 @@ class Recommender:
                 and timedelta(0) <= until - at_until <= ttl
             ):
                 return ranked, (version, tuple(feedback))
-        ranked = self._rank_with(model, [request], until, limit, {person.id: feedback})[person.id]
+        ranked, at = self.live.call(_LiveJob(model, request, until, limit, tuple(feedback)))
         if ttl:
             with self._lock:
-                self._ranked[key] = (model, since, until, ranked)
+                self._ranked[key] = (model, since, at, ranked)
                 self._ranked.move_to_end(key)
                 while len(self._ranked) > _RANKED_KEPT:
                     self._ranked.popitem(last=False)
@@ -296,6 +327,106 @@ class Recommender:
             out[scored[k][0].id][int(item)] = result
         return out
 
+    def _rank_live(self, jobs: Sequence[_LiveJob]) -> list[tuple[list[Candidate], datetime]]:
+        """A batch of :meth:`rank`'s misses: each job's list and the instant it was ranked at.
+        One :meth:`_rank_with` call per model, instant and limit, each person once in a call
+        (a person asked twice at once with different wishes is ranked in a second call; the
+        same wishes twice are ranked once); one window query for everyone of an instant."""
+        moments = shared_moments([j.until for j in jobs], _SAME_MOMENT)
+        calls: dict[tuple[int, datetime, int], list[list[int]]] = {}
+        first_of: dict[tuple, int] = {}  # identical jobs: the first of them
+        same_as = list(range(len(jobs)))
+        for k, job in enumerate(jobs):
+            exact = (id(job.model), moments[k], job.limit, job.request, job.feedback)
+            same_as[k] = first_of.setdefault(exact, k)
+            if same_as[k] != k:
+                continue
+            rounds = calls.setdefault((id(job.model), moments[k], job.limit), [])
+            person = job.request.person.id
+            for members in rounds:
+                if all(jobs[m].request.person.id != person for m in members):
+                    members.append(k)
+                    break
+            else:
+                rounds.append([k])
+        windows: dict[tuple[int, datetime], dict[datetime, list[int]]] = {}
+        out: list[tuple[list[Candidate], datetime]] = [([], j.until) for j in jobs]
+        for (model_id, moment, limit), rounds in calls.items():
+            model = jobs[rounds[0][0]].model
+            window = windows.get((model_id, moment))
+            if window is None:
+                starts = {
+                    job.request.since
+                    for job, at in zip(jobs, moments, strict=True)
+                    if at == moment and job.model is model
+                }
+                window = windows[model_id, moment] = self._windows(model, starts, moment)
+            for members in rounds:
+                requests = [jobs[m].request for m in members]
+                reactions = {jobs[m].request.person.id: list(jobs[m].feedback) for m in members}
+                ranked = self._rank_with(model, requests, moment, limit, reactions, window)
+                for m, r in zip(members, requests, strict=True):
+                    out[m] = (ranked[r.person.id], moment)
+        return [out[same_as[k]] for k in range(len(jobs))]
+
+    def _windows(
+        self, model: CorpusModel, starts: Iterable[datetime], until: datetime
+    ) -> dict[datetime, list[int]]:
+        """For each start, the ids of the items first seen in ``(start, until]`` (in id order,
+        as :meth:`RankStore.first_seen_ids` gives them); starts whose windows hold the same
+        items share one list, and so one ranking call. The earliest start's window (see
+        :meth:`_window_ids`), and one query for the items first seen between the starts (none,
+        for requests made together); only when there are some, one per later start."""
+        first, *later = sorted(set(starts))
+        base = self._window_ids(model, first, until)
+        if not later or not base or not self.store.first_seen_ids(first, min(later[-1], until)):
+            return dict.fromkeys([first, *later], base)
+        out = {first: base}
+        shared: dict[frozenset[int], list[int]] = {frozenset(): base}
+        for start in later:
+            gone = frozenset(self.store.first_seen_ids(first, min(start, until)))
+            ids = shared.get(gone)
+            if ids is None:
+                ids = shared[gone] = [i for i in base if i not in gone]
+            out[start] = ids
+        return out
+
+    def _window_ids(self, model: CorpusModel, since: datetime, until: datetime) -> list[int]:
+        """:meth:`RankStore.first_seen_ids` of ``(since, until]``. Reading thousands of ids
+        costs more than ranking a person, and the live window only slides: while the model is
+        the one the last window was read for (no item was stored since its state was read)
+        and each end moved by at most ``_WINDOW_SLIDE``, the last one is moved instead, with a
+        small query per end that moved (the items between its old and new place)."""
+        with self._lock:
+            last = self._window
+        ids: list[int] | None = None
+        if last is not None:
+            for_model, at_since, at_until, kept = last
+            if (
+                for_model is model
+                and max(since, at_since) <= min(until, at_until)  # the windows overlap
+                and abs(since - at_since) <= _WINDOW_SLIDE
+                and abs(until - at_until) <= _WINDOW_SLIDE
+            ):
+                ids = kept
+                for old, new, grows in (
+                    (at_since, since, since < at_since),
+                    (at_until, until, until > at_until),
+                ):
+                    if old == new:
+                        continue
+                    moved = self.store.first_seen_ids(min(old, new), max(old, new))
+                    if moved and grows:
+                        ids = sorted({*ids, *moved})
+                    elif moved:
+                        gone = set(moved)
+                        ids = [i for i in ids if i not in gone]
+        if ids is None:
+            ids = self.store.first_seen_ids(since, until)
+        with self._lock:
+            self._window = (model, since, until, ids)
+        return ids
+
     def _rank_with(
         self,
         model: CorpusModel,
@@ -303,20 +434,23 @@ class Recommender:
         until: datetime,
         limit: int,
         reactions: dict[int, list[Reaction]],
+        windows: dict[datetime, list[int]] | None = None,
     ) -> dict[int, list[Candidate]]:
+        """Each request's list; ``windows`` (start -> ids first seen until ``until``) when
+        already read. One ranking call per window (one list object) and exclusion inside it."""
         out: dict[int, list[Candidate]] = {r.person.id: [] for r in requests}
         wanted = [r for r in requests if r.person.interests]
-        window: dict[datetime, list[int]] = {}
-        groups: dict[tuple[datetime, tuple[int, ...]], list[RankRequest]] = {}
+        window: dict[datetime, list[int]] = dict(windows or {})
+        groups: dict[tuple[int, tuple[int, ...]], tuple[list[int], list[RankRequest]]] = {}
         for r in wanted:
             ids = window.get(r.since)
             if ids is None:  # people due together share a window: a query per distinct start
                 ids = window[r.since] = self.store.first_seen_ids(r.since, until)
             skip = tuple(sorted(r.exclude.intersection(ids))) if r.exclude else ()
-            groups.setdefault((r.since, skip), []).append(r)
+            groups.setdefault((id(ids), skip), (ids, []))[1].append(r)
         phrases = self.phrase_cache(model)
-        for (since, skip), members in groups.items():
-            ids = [i for i in window[since] if i not in skip] if skip else window[since]
+        for (_, skip), (window_ids, members) in groups.items():
+            ids = [i for i in window_ids if i not in skip] if skip else window_ids
             if not ids:
                 continue
             people = [_query(r.person, reactions.get(r.person.id, ())) for r in members]
