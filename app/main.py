@@ -14,6 +14,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from anyio import to_thread
 from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 
@@ -69,6 +70,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        # the threads that run the synchronous endpoints (anyio's default limiter, 40): a few
+        # working at once finish sooner than many fighting over the interpreter
+        to_thread.current_default_thread_limiter().total_tokens = settings.api_threads
         try:
             await asyncio.to_thread(domain.get)
         except SchemaNotCurrent as exc:  # served anyway: every answer says why it cannot help

@@ -105,6 +105,16 @@ class Settings(BaseSettings):
     api_max_opml_bytes: int = Field(
         5 * 1024 * 1024, gt=0, description="OPML imports above this get 413"
     )
+    api_threads: int = Field(
+        4,
+        ge=1,
+        le=200,
+        description=(
+            "how many requests an API process works on at once in its threads (the others wait"
+            " their turn): threads that share one interpreter and one database file slow each"
+            " other down, so a few serve faster than many; raise it for a database far away"
+        ),
+    )
     api_auth_cache_seconds: float = Field(
         5.0,
         ge=0,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from anyio import to_thread
 from fastapi.testclient import TestClient
 
 from app.main import create_app
@@ -17,3 +18,16 @@ def test_healthz_and_problem_json(settings: Settings, store: Store) -> None:
     assert missing.status_code == 404
     assert missing.headers["content-type"].startswith("application/problem+json")
     assert missing.json()["status"] == 404
+
+
+def test_an_api_process_works_on_at_most_api_threads_requests_at_once(
+    settings: Settings, store: Store
+) -> None:
+    """The synchronous endpoints' threads are limited to CURATION_API_THREADS (anyio's default
+    would let 40 fight over the interpreter and the database file)."""
+    for threads in (1, 3):
+        app = create_app(settings.model_copy(update={"api_threads": threads}))
+        with TestClient(app) as client:
+            assert client.get("/healthz").status_code == 200
+            limiter = client.portal.call(to_thread.current_default_thread_limiter)
+            assert limiter.total_tokens == threads
