@@ -66,3 +66,25 @@ def screenshot(page, tmp_path: Path, name: str) -> Path:  # noqa: ANN001 - a Pla
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     shutil.copy(path, SCREENSHOTS / path.name)
     return path
+
+
+@contextmanager
+def chromium_browser() -> Iterator[object]:
+    """Debian's Chromium, launched by Playwright (one per test module; see above)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-dev-shm-usage"]
+        )
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def new_context(browser, base_url: str) -> object:  # noqa: ANN001 - a Playwright Browser
+    """A browser context on ``base_url`` with the tests' window size and timeout."""
+    made = browser.new_context(base_url=base_url, viewport={"width": 1280, "height": 900})
+    made.set_default_timeout(20_000)
+    return made

@@ -20,7 +20,15 @@ import pytest
 from curation.people.records import NewPerson
 from curation.storage.engine import make_engine, upgrade
 from curation.storage.people import PeopleStore
-from tests.helpers.browser import CHROMIUM, NO_CHROMIUM, live_app, port, screenshot
+from tests.helpers.browser import (
+    CHROMIUM,
+    NO_CHROMIUM,
+    chromium_browser,
+    live_app,
+    new_context,
+    port,
+    screenshot,
+)
 from tests.helpers.feeds import rss, topic_items
 from tests.helpers.feedserver import FeedServer
 from tests.helpers.settings import make_settings
@@ -89,20 +97,13 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimpleNamespace]:
 
 @pytest.fixture(scope="module")
 def chromium(site: SimpleNamespace) -> Iterator[object]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-dev-shm-usage"]
-        )
-        yield launched
-        launched.close()
+    with chromium_browser() as browser:
+        yield browser
 
 
 @pytest.fixture
 def context(chromium, site: SimpleNamespace) -> Iterator[object]:  # noqa: ANN001
-    made = chromium.new_context(base_url=site.base, viewport={"width": 1280, "height": 900})
-    made.set_default_timeout(20_000)
+    made = new_context(chromium, site.base)
     yield made
     made.close()
 

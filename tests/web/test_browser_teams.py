@@ -22,7 +22,15 @@ from curation.storage.gems import GemStore
 from curation.storage.people import PeopleStore
 from curation.storage.tables import Item
 from tests.helpers.api import NOW
-from tests.helpers.browser import CHROMIUM, NO_CHROMIUM, live_app, port, screenshot
+from tests.helpers.browser import (
+    CHROMIUM,
+    NO_CHROMIUM,
+    chromium_browser,
+    live_app,
+    new_context,
+    port,
+    screenshot,
+)
 from tests.helpers.settings import make_settings
 from tests.helpers.store import clean_item
 
@@ -63,21 +71,14 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimpleNamespace]:
 
 @pytest.fixture(scope="module")
 def chromium(site: SimpleNamespace) -> Iterator[object]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-dev-shm-usage"]
-        )
-        yield launched
-        launched.close()
+    with chromium_browser() as browser:
+        yield browser
 
 
 def test_admin_creates_a_team_adds_a_member_and_tags_a_gem_for_it(
     chromium, site: SimpleNamespace, tmp_path: Path
 ) -> None:  # noqa: ANN001
-    context = chromium.new_context(base_url=site.base, viewport={"width": 1280, "height": 900})
-    context.set_default_timeout(20_000)
+    context = new_context(chromium, site.base)
     try:
         page = context.new_page()
         page.goto("/")
