@@ -123,31 +123,26 @@ class XapiStore:
 
     def opened(self, after_id: int) -> tuple[list[Event], int]:
         """Counted opens of items from digest e-mails (``item_open``), as :meth:`received`."""
-        query = (
-            select(O.c.id, O.c.person_id, O.c.item_id, O.c.opened_at, I.c.title, I.c.url)
-            .join(I, I.c.id == O.c.item_id)
-            .where(O.c.id > after_id)
-            .order_by(O.c.id)
-            .limit(PAGE)
-        )
-        with self.engine.connect() as conn:
-            rows = conn.execute(query).all()
-        events = [Event("opened", p, i, at, title, url) for _, p, i, at, title, url in rows]
-        return events, max((r[0] for r in rows), default=after_id)
+        return self._item_events("opened", O, O.c.opened_at, after_id)
 
     def shared(self, after_id: int) -> tuple[list[Event], int]:
         """Shares with a team (``share``; those of deleted people are left out), as
         :meth:`received`."""
+        return self._item_events("shared", S, S.c.created_at, after_id)
+
+    def _item_events(self, verb: str, table, at, after_id: int) -> tuple[list[Event], int]:  # noqa: ANN001
+        """One page of ``table``'s rows (a person, an item, a time ``at``) above ``after_id``
+        as events of ``verb``; rows without a person (deleted) are read but give no event."""
         query = (
-            select(S.c.id, S.c.person_id, S.c.item_id, S.c.created_at, I.c.title, I.c.url)
-            .join(I, I.c.id == S.c.item_id)
-            .where(S.c.id > after_id)
-            .order_by(S.c.id)
+            select(table.c.id, table.c.person_id, table.c.item_id, at, I.c.title, I.c.url)
+            .join(I, I.c.id == table.c.item_id)
+            .where(table.c.id > after_id)
+            .order_by(table.c.id)
             .limit(PAGE)
         )
         with self.engine.connect() as conn:
             rows = conn.execute(query).all()
-        events = [Event("shared", p, i, at, title, url) for _, p, i, at, title, url in rows if p]
+        events = [Event(verb, p, i, when, title, url) for _, p, i, when, title, url in rows if p]
         return events, max((r[0] for r in rows), default=after_id)
 
     def reactions(self, after: tuple[int, int]) -> tuple[list[Event], tuple[int, int]]:
