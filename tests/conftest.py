@@ -19,6 +19,7 @@ from curation.settings import Settings
 from curation.storage.engine import make_engine, upgrade
 from curation.storage.feeds import Store
 from curation.storage.scratch import scratch_database
+from tests.helpers.api import Api, open_api
 from tests.helpers.cli import clean_env
 from tests.helpers.feedserver import FeedServer
 from tests.helpers.settings import db_url, make_settings
@@ -127,3 +128,13 @@ def env(tmp_path: Path) -> dict[str, str]:
         CURATION_DATABASE_URL=f"sqlite:///{tmp_path / 'cli.db'}",
         CURATION_FETCH_ALLOW_HOSTS="127.0.0.1",
     )
+
+
+@pytest.fixture
+def web(tmp_path: Path) -> Iterator[Api]:
+    """The real app on a real SQLite file, with its e-mail written to a real outbox folder
+    (the web pages' tests, and the portfolio's through the pages)."""
+    url = f"sqlite:///{tmp_path / 'curation.db'}"
+    upgrade(url)
+    with open_api(url, outbox_dir=str(tmp_path / "outbox")) as api:
+        yield api

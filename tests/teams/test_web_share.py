@@ -9,7 +9,6 @@ from tests.helpers.api import Api, open_api
 from tests.helpers.settings import db_url
 from tests.helpers.web import page_csrf, sign_in
 from tests.teams.conftest import DAY1, World
-from tests.web.conftest import web  # noqa: F401 - the fixture
 
 
 def test_the_share_form_shares_into_my_team_only(web: Api) -> None:  # noqa: F811

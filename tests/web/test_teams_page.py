@@ -24,7 +24,6 @@ from tests.teams.conftest import (
     World,
     world,  # noqa: F401 - the fixture
 )
-from tests.web.conftest import web  # noqa: F401 - the fixture
 
 
 def _email(web: Api, actor: Actor) -> str:  # noqa: F811
