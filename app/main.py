@@ -46,6 +46,7 @@ from app.schemas import Problem
 from app.web import site as web
 from curation import __version__
 from curation.errors import SchemaNotCurrent
+from curation.longlived import settle
 from curation.metrics import ServiceMetrics
 from curation.settings import Settings, get_settings
 
@@ -77,6 +78,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await asyncio.to_thread(domain.get)
         except SchemaNotCurrent as exc:  # served anyway: every answer says why it cannot help
             log.error("not serving the database: %s", exc.detail)
+        settle()  # what lives as long as the process: out of the collector's full passes
         yield
         domain.close()
 

@@ -120,8 +120,10 @@ class Settings(BaseSettings):
         ge=0,
         le=300,
         description=(
-            "how long an API process remembers who holds a key it has just checked (0: check"
-            " every request); changes made elsewhere apply within this many seconds"
+            "an API process remembers who holds a key (and a web session) while nothing about"
+            " people changed, and asks the database whether anything did at most this often"
+            " (one small query for all keys); changes made elsewhere apply within this many"
+            " seconds, at once in the process that made them (0: check every request)"
         ),
     )
 

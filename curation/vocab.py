@@ -43,6 +43,8 @@ ROLES: tuple[str, ...] = tuple(Role)
 SIGNALS: tuple[str, ...] = tuple(Signal)
 #: useful and not_useful replace each other (latest wins)
 OPPOSITE_SIGNAL = {Signal.USEFUL: Signal.NOT_USEFUL, Signal.NOT_USEFUL: Signal.USEFUL}
+#: the reactions that steer a person's ranking (saved and opened do not)
+RANKED_SIGNALS = frozenset(OPPOSITE_SIGNAL)
 
 MAX_INTERESTS = 50  # interests (and, separately, mutes) per person
 MAX_PHRASE_CHARS = 100  # an interest, mute or audience phrase

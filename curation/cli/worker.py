@@ -15,6 +15,7 @@ import socket
 
 from curation.jobs.connector import ensure_schema
 from curation.jobs.runner import enqueue_now, run_worker
+from curation.longlived import settle
 from curation.services import make_curation
 from curation.settings import Settings
 from curation.storage.schema import check_schema
@@ -32,6 +33,7 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
     _ready(settings)
     curation = make_curation(settings)
     check_schema(curation.engine)  # refuses to start before `curation db upgrade`
+    settle()  # what lives as long as the process: out of the collector's full passes
     name = args.name or f"{socket.gethostname()}:{os.getpid()}"
     print(f"curation: worker {name} on queues {', '.join(args.queue or QUEUES)}", flush=True)
     try:

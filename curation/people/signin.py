@@ -135,15 +135,17 @@ class SignIn:
         """The person of a live session (not ended, not expired; their role as it is now)."""
         if not _TOKEN.fullmatch(token or ""):
             return None
-        # remembered like an API key (the people store's cache, cleared on every change it
-        # makes and on sign-out here): a page costs no query for who is signed in; a sign-out
-        # or an expiry elsewhere (another API process) is seen within the cache's seconds
+        # remembered like an API key (the people store's cache: forgotten on every change to
+        # people and on sign-out, here at once, elsewhere within the cache's check seconds):
+        # a page costs no query for who is signed in
         cache, key = self.people.key_cache, _SESSION_KEY + token_hash(token)
-        if cache is not None and (known := cache.get(key)) is not None:
-            person, expires_at = known
-            if expires_at > now:
-                return person
-        generation = cache.generation if cache is not None else 0
+        if cache is not None:
+            self.people.check_marks()
+            if (known := cache.get(key)) is not None:
+                person, expires_at = known
+                if expires_at > now:
+                    return person
+        stamp = cache.stamp() if cache is not None else (0, None)
         session = self.store.live_session(token_hash(token), now=now)
         if session is None:
             return None
@@ -153,7 +155,7 @@ class SignIn:
         except NotFound:  # deleted since: the session went with them (cascade)
             return None
         if cache is not None:
-            cache.put(key, (person, expires_at), generation=generation)
+            cache.put(key, (person, expires_at), stamp=stamp)
         return person
 
     def end_session(self, token: str, *, now: datetime) -> None:

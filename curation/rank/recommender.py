@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from curation.clock import utcnow
+from curation.longlived import settle
 from curation.people.records import PersonRecord, Reaction
 from curation.rank import CorpusModel, ItemText, PersonQuery, RankConfig, build_profiles, rank_all
 from curation.rank.batching import Batcher, shared_moments
@@ -140,7 +141,9 @@ class Recommender:
         # the live path's memory of what the database said (see :meth:`live_version`)
         self._model_version = 0  # bumped whenever ``_model`` is replaced
         self._state_checked = _NEVER  # monotonic time of the last state query begun
-        self._feedback: OrderedDict[int, tuple[tuple, float]] = OrderedDict()
+        # person id -> (their reactions, the feedback change mark read before reading them)
+        self._feedback: OrderedDict[int, tuple[tuple, int]] = OrderedDict()
+        self._feedback_mark: int | None = None  # as the last state query read it
         # concurrent cache misses of :meth:`rank`, ranked together
         self.live: Batcher[_LiveJob, tuple[list[Candidate], datetime]] = Batcher(self._rank_live)
         self._window: tuple[CorpusModel, datetime, datetime, list[int]] | None = None
@@ -150,48 +153,60 @@ class Recommender:
         return self._model is not None or self.store.latest() is not None
 
     def model(self) -> CorpusModel | None:
-        """The stored model plus every item added or tagged as a gem since (no refit)."""
+        """The stored model plus every item added or tagged as a gem since (no refit). A new
+        model is kept out of the garbage collector's full passes (:mod:`curation.longlived`)."""
         with self._lock:
-            state = self.store.state()  # one query; the rest only when something is new
-            if state is None:
-                return None
-            model_id, max_item_id, newest_item, newest_gem = state
-            if (
-                model_id == self._model_id
-                and newest_item <= self._max_item_id
-                and newest_gem <= self._max_gem_id
-            ):
-                return self._model
-            if model_id != self._model_id:
-                self._model = pickle.loads(self.store.blob(model_id))  # noqa: S301 - our own
-                self._model_id, self._max_item_id, self._max_gem_id = model_id, max_item_id, 0
-                self._model_version += 1
-            new_gems = self.store.gems_after(self._max_gem_id)
-            # re-add gem items so the ranker sees their audience
-            changed = self.store.items_after(self._max_item_id, {i for _, i in new_gems})
-            if changed and self._model is not None:
-                by_item = self.gems.gems_for_items([r.id for r in changed])
-                self._model = self._model.add_items(_item_texts(changed, by_item))
-                self._model_version += 1
-                self._max_item_id = max(self._max_item_id, *(r.id for r in changed))
-            if new_gems:
-                self._max_gem_id = max(g for g, _ in new_gems)
+            before = self._model
+            model = self._current_model()
+        if model is not before and model is not None:
+            settle()
+        return model
+
+    def _current_model(self) -> CorpusModel | None:
+        """:meth:`model`, under ``_lock``."""
+        state = self.store.state()  # one query; the rest only when something is new
+        if state is None:
+            return None
+        model_id, max_item_id, newest_item, newest_gem, self._feedback_mark = state
+        if (
+            model_id == self._model_id
+            and newest_item <= self._max_item_id
+            and newest_gem <= self._max_gem_id
+        ):
             return self._model
+        if model_id != self._model_id:
+            self._model = pickle.loads(self.store.blob(model_id))  # noqa: S301 - our own
+            self._model_id, self._max_item_id, self._max_gem_id = model_id, max_item_id, 0
+            self._model_version += 1
+        new_gems = self.store.gems_after(self._max_gem_id)
+        # re-add gem items so the ranker sees their audience
+        changed = self.store.items_after(self._max_item_id, {i for _, i in new_gems})
+        if changed and self._model is not None:
+            by_item = self.gems.gems_for_items([r.id for r in changed])
+            self._model = self._model.add_items(_item_texts(changed, by_item))
+            self._model_version += 1
+            self._max_item_id = max(self._max_item_id, *(r.id for r in changed))
+        if new_gems:
+            self._max_gem_id = max(g for g, _ in new_gems)
+        return self._model
 
     # ---- the live path: bounded staleness instead of queries on every request -------------
 
     def live_version(self, person_id: int) -> tuple[int, tuple] | None:
         """What the person's live list depends on besides their record (the model with the
         items and gems added since, their feedback), as :meth:`rank` last read it from the
-        database, if that was less than ``rank_live_check_seconds`` ago, else None. No I/O: the
-        API answers from memory while this equals the version of the answer it keeps."""
+        database, if the state was read less than ``rank_live_check_seconds`` ago and said no
+        feedback changed since the person's was read (the ``feedback`` change mark), else
+        None. No I/O: the API answers from memory while this equals the version of the answer
+        it keeps, and one state query every few seconds (by whichever request comes first)
+        renews everyone's."""
         now = time.monotonic()
         check = self.settings.rank_live_check_seconds
         with self._lock:
             if now - self._state_checked >= check:
                 return None
             found = self._feedback.get(person_id)
-            if found is None or now - found[1] >= check:
+            if found is None or found[1] != self._feedback_mark:
                 return None
             return (self._model_version, found[0])
 
@@ -214,11 +229,19 @@ class Recommender:
             return model, self._model_version
 
     def _checked_feedback(self, person_id: int) -> list[Reaction]:
-        """The person's reactions, noting when they were read."""
-        now = time.monotonic()
-        reactions = self.people.reactions([person_id]).get(person_id, [])
+        """The person's reactions: as read before when no feedback changed since (the mark
+        the state query just read), else read again (and kept with that mark)."""
         with self._lock:
-            self._feedback[person_id] = (tuple(reactions), now)
+            mark = self._feedback_mark
+            found = self._feedback.get(person_id)
+            if found is not None and mark is not None and found[1] == mark:
+                self._feedback.move_to_end(person_id)
+                return list(found[0])
+        reactions = self.people.reactions([person_id]).get(person_id, [])
+        if mark is None:
+            return reactions
+        with self._lock:
+            self._feedback[person_id] = (tuple(reactions), mark)
             self._feedback.move_to_end(person_id)
             while len(self._feedback) > _RANKED_KEPT:
                 self._feedback.popitem(last=False)
@@ -249,7 +272,8 @@ class Recommender:
         interests, mutes and feedback, the limit and the exclusions are the same and the window
         moved by less than that (so an item may stay listed up to that long after it left the
         window). Each call asks the database whether new items, a new model or new feedback
-        exist (two small queries).
+        exist (one small query), and reads the person's reactions again only when some
+        feedback changed since they were read.
 
         Lists not reused are ranked in batches (:class:`~curation.rank.batching.Batcher`):
         people whose lists are wanted while another batch is ranked are ranked together when it

@@ -25,9 +25,10 @@ from curation.people.rules import (
     clean_name,
 )
 from curation.storage.engine import param_marker
+from curation.storage.marks import FEEDBACK, PEOPLE, bump, read_marks
 from curation.storage.tables import Feedback, Interest, Item, Mute, Person
 from curation.storage.teams import forget_sharer
-from curation.vocab import OPPOSITE_SIGNAL, SIGNALS, Signal
+from curation.vocab import OPPOSITE_SIGNAL, RANKED_SIGNALS, SIGNALS, Signal
 
 person_table = Person.__table__
 interest_table = Interest.__table__
@@ -163,6 +164,7 @@ class PeopleStore:
                     raise Conflict("that email belongs to another person") from exc
                 if done.rowcount == 0:
                     raise NotFound(f"person {person_id} does not exist", resource_id=person_id)
+                bump(conn, PEOPLE)
             self._changed()
         return self.get(person_id)
 
@@ -176,6 +178,7 @@ class PeopleStore:
                 == 0
             ):
                 raise NotFound(f"person {person_id} does not exist", resource_id=person_id)
+            bump(conn, PEOPLE)
         self._changed()
 
     def authenticate(self, api_key: str) -> PersonRecord | None:
@@ -183,16 +186,23 @@ class PeopleStore:
         digest = hash_key(api_key)
         cache = self.key_cache
         if cache is not None:
+            self.check_marks()
             cached = cache.get(digest)
             if cached is not None:
                 return cached
-            generation = cache.generation
+            stamp = cache.stamp()
         found = self._load_by_key(digest)
         if found is None or not hmac.compare_digest(found[1], digest):
             return None
         if cache is not None:
-            cache.put(digest, found[0], generation=generation)
+            cache.put(digest, found[0], stamp=stamp)
         return found[0]
+
+    def check_marks(self) -> None:
+        """Read the ``people`` change mark for the key cache unless it was read within its
+        ``check`` seconds (a change made by another process is then forgotten)."""
+        if self.key_cache is not None:
+            self.key_cache.refresh(lambda: read_marks(self.engine).get(PEOPLE, 0))
 
     def cached_person(self, api_key: str) -> PersonRecord | None:
         """The key's holder if the key cache knows it (no query), else None: then authenticate."""
@@ -210,6 +220,7 @@ class PeopleStore:
             )
             if done.rowcount == 0:
                 raise NotFound(f"person {person_id} does not exist", resource_id=person_id)
+            bump(conn, PEOPLE)
         self._changed()
         return api_key
 
@@ -228,6 +239,7 @@ class PeopleStore:
             conn.execute(delete(table).where(table.c.person_id == person_id))
             if rows:
                 conn.execute(table.insert(), rows)
+            bump(conn, PEOPLE)
         self._changed()
         return self.get(person_id)
 
@@ -260,6 +272,8 @@ class PeopleStore:
                         person_id=person_id, item_id=item_id, signal=signal, created_at=now
                     )
                 )
+            if signal in RANKED_SIGNALS:
+                bump(conn, FEEDBACK)
         return Reaction(item_id, signal, now)
 
     def reactions(self, person_ids: Sequence[int] | None = None) -> dict[int, list[Reaction]]:
@@ -271,7 +285,7 @@ class PeopleStore:
                 feedback_table.c.signal,
                 feedback_table.c.created_at,
             )
-            .where(feedback_table.c.signal.in_((Signal.USEFUL, Signal.NOT_USEFUL)))
+            .where(feedback_table.c.signal.in_(sorted(RANKED_SIGNALS)))
             .order_by(feedback_table.c.created_at)
         )
         queries = [query]

@@ -24,8 +24,9 @@ from curation.portfolio.records import (
     ShareMark,
     SignalMark,
 )
+from curation.storage.marks import FEEDBACK, bump
 from curation.storage.tables import Feedback, Item, ItemNote, Share, Source, Team
-from curation.vocab import OPPOSITE_SIGNAL, Signal
+from curation.vocab import OPPOSITE_SIGNAL, RANKED_SIGNALS, Signal
 
 F = Feedback.__table__
 I = Item.__table__  # noqa: E741
@@ -253,6 +254,9 @@ class PortfolioStore:
                 )
             if signal_rows:
                 conn.execute(F.insert(), signal_rows)
+            ranked = [s for _, s in dropped] + [r["signal"] for r in signal_rows]
+            if any(s in RANKED_SIGNALS for s in ranked):
+                bump(conn, FEEDBACK)  # live rankings elsewhere read this person's feedback again
             if note_rows:
                 conn.execute(N.insert(), note_rows)
         return ImportReport(

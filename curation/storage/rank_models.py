@@ -11,6 +11,7 @@ from datetime import datetime
 
 from sqlalchemy import Engine, Row, delete, func, select
 
+from curation.storage.marks import FEEDBACK, marks_table
 from curation.storage.tables import Gem, Item, RankModel
 
 item_table = Item.__table__
@@ -63,21 +64,30 @@ class RankStore:
             ).first()
         return (row.id, row.max_item_id) if row else None
 
-    def state(self) -> tuple[int, int, int, int] | None:
+    def state(self) -> tuple[int, int, int, int, int] | None:
         """In one query: the current model's id and the newest item id it was fitted on (as
-        :meth:`latest`), the newest item id and the newest gem id (0 when none); None with
-        no model."""
+        :meth:`latest`), the newest item id, the newest gem id (0 when none) and the
+        ``feedback`` change mark (:mod:`curation.storage.marks`); None with no model."""
         newest_item = select(func.coalesce(func.max(item_table.c.id), 0)).scalar_subquery()
         newest_gem = select(func.coalesce(func.max(gem_table.c.id), 0)).scalar_subquery()
+        feedback = (
+            select(func.coalesce(func.max(marks_table.c.value), 0))
+            .where(marks_table.c.topic == FEEDBACK)
+            .scalar_subquery()
+        )
         with self.engine.connect() as conn:
             row = conn.execute(
                 select(
-                    rank_model_table.c.id, rank_model_table.c.max_item_id, newest_item, newest_gem
+                    rank_model_table.c.id,
+                    rank_model_table.c.max_item_id,
+                    newest_item,
+                    newest_gem,
+                    feedback,
                 )
                 .order_by(rank_model_table.c.id.desc())
                 .limit(1)
             ).first()
-        return (row[0], row[1], row[2], row[3]) if row else None
+        return (row[0], row[1], row[2], row[3], row[4]) if row else None
 
     def blob(self, model_id: int) -> bytes:
         with self.engine.connect() as conn:

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, func, select
 
+from curation.storage.marks import PEOPLE, bump
 from curation.storage.tables import Person, SignInLink, WebSession
 
 L = SignInLink.__table__
@@ -106,3 +107,4 @@ class SignInStore:
                 .where(S.c.token_hash == token_hash, S.c.ended_at.is_(None))
                 .values(ended_at=now)
             )
+            bump(conn, PEOPLE)  # other processes forget the session they remember

@@ -519,6 +519,19 @@ class InsightFigures(SQLModel, table=True):
     body: str = Field(sa_column=Column(Text, nullable=False))
 
 
+class ChangeMarks(SQLModel, table=True):
+    """A counter per kind of change (``people``, ``feedback``), bumped in the transaction of
+    every write of that kind, so a process that remembers such data sees a change made by
+    another by reading one small table (:mod:`curation.storage.marks`; migration 0020)."""
+
+    __tablename__ = "change_marks"
+    __table_args__ = IDS_NEVER_REUSED
+
+    id: int | None = Field(default=None, primary_key=True)
+    topic: str = Field(sa_column=Column(Text, nullable=False, unique=True))
+    value: int = Field(sa_column=Column(BigInteger, nullable=False, default=0))
+
+
 class WebSession(SQLModel, table=True):
     """A signed-in browser: the session cookie carries a random token, only its SHA-256 is
     kept. ``ended_at`` is set on sign-out; an ended or expired session never works again."""

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
+from sqlalchemy import event
 
 from curation.storage.feeds import Store
 from tests.helpers.api import Actor, Api, open_api
@@ -173,6 +174,49 @@ def test_changes_made_elsewhere_are_seen_within_the_bound(checking: Api) -> None
     latest = api.client.get("/v1/me/recommendations", headers=person.headers)
     assert domain.recommender._model_id == domain.ranking.latest()[0]  # noqa: SLF001
     assert latest.status_code == 200
+
+
+def test_past_the_bound_one_state_query_renews_everyone_while_nothing_changed(
+    checking: Api,
+) -> None:
+    """Once the bound has passed, the first request reads the state (one small query) and,
+    with no feedback changed anywhere, nobody's reactions are read again: the remembered
+    answers stand for everyone (before change marks, each person's were read again)."""
+    api = checking
+    person, _, _ = seeded(api)
+    other = api.person(interests=[("garden roses", 1.0)])
+    asked = {
+        p: api.client.get("/v1/me/recommendations", headers=p.headers) for p in (person, other)
+    }
+    engine = api.app.state.domain.get().engine
+    statements: list[str] = []
+
+    def listen(conn, cursor, statement, *args) -> None:  # noqa: ANN001
+        statements.append(" ".join(statement.split()))
+
+    time.sleep(1.1)  # past the bound of 1 s
+    event.listen(engine, "before_cursor_execute", listen)
+    try:
+        again = {
+            p: api.client.get("/v1/me/recommendations", headers=p.headers) for p in (person, other)
+        }
+    finally:
+        event.remove(engine, "before_cursor_execute", listen)
+    for p in (person, other):
+        assert again[p].status_code == 200 and again[p].content == asked[p].content
+    assert not [s for s in statements if "FROM feedback" in s], statements
+    assert [s for s in statements if "change_marks" in s], statements
+
+    # feedback recorded elsewhere moves the mark: that person's list changes within the bound
+    top = listed(asked[person])[0]
+    api.people.record_feedback(person.id, top, "not_useful")
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        if top not in listed(api.client.get("/v1/me/recommendations", headers=person.headers)):
+            break
+        time.sleep(0.2)
+    else:
+        pytest.fail("feedback recorded elsewhere was not seen within the bound")
 
 
 def test_no_interests_is_answered_with_its_note_every_time(remembering: Api) -> None:

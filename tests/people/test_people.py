@@ -12,7 +12,7 @@ from curation.people.keys import KeyCache, hash_key
 from curation.people.records import NewPerson
 from curation.storage.feeds import FeedWrite, Store
 from curation.storage.people import PeopleStore
-from curation.storage.tables import Person
+from curation.storage.tables import Item, Person
 from tests.helpers.people import person_record
 from tests.helpers.store import clean_item
 
@@ -110,26 +110,68 @@ class FakeClock:
         return self.now
 
 
-def test_key_cache_expires_is_bounded_and_ignores_lookups_older_than_a_change() -> None:
+def test_key_cache_answers_while_the_mark_stands_and_forgets_when_it_moves() -> None:
     clock = FakeClock()
-    cache = KeyCache(5.0, size=2, clock=clock)
-    cache.put("a", person_record(1), generation=cache.generation)
-    clock.now += 4.9
+    cache = KeyCache(5.0, size=2, clock=clock, longest=60.0)
+    reads: list[int] = []
+    mark = 7
+
+    def read() -> int:
+        reads.append(mark)
+        return mark
+
+    cache.put("a", person_record(1), stamp=cache.stamp())  # no mark read yet: not kept
+    assert cache.get("a") is None and len(cache) == 0
+    cache.refresh(read)
+    assert reads == [7] and cache.fresh()
+    cache.put("a", person_record(1), stamp=cache.stamp())
     assert cache.get("a") == person_record(1)
-    clock.now += 0.1
-    assert cache.get("a") is None and len(cache) == 0  # expired entries are dropped
+    cache.refresh(read)  # fresh: no read
+    assert reads == [7]
 
-    for digest, pid in (("a", 1), ("b", 2), ("c", 3)):
-        cache.put(digest, person_record(pid), generation=cache.generation)
-    assert len(cache) == 2 and cache.get("a") is None and cache.get("c").id == 3
+    clock.now += 5.0  # the mark is as old as the check: nothing answers until it is read again
+    assert not cache.fresh() and cache.get("a") is None
+    cache.refresh(read)  # unchanged: what was remembered answers again, with no lookup
+    assert reads == [7, 7] and cache.get("a") == person_record(1)
 
-    began = cache.generation  # a lookup starts, then a change clears the cache
+    mark = 8  # moved (a change elsewhere): everything is forgotten at the next read
+    clock.now += 5.0
+    cache.refresh(read)
+    assert cache.get("a") is None and len(cache) == 0
+
+    stamp = cache.stamp()  # a lookup starts, then a newer mark is read: it may be stale
+    mark = 9
+    clock.now += 5.0
+    cache.refresh(read)
+    cache.put("b", person_record(2), stamp=stamp)
+    assert cache.get("b") is None
+
+    cache.put("b", person_record(2), stamp=cache.stamp())
+    mark = 8  # an older read that finishes late neither takes the mark back nor renews it
+    clock.now += 5.0
+    cache.refresh(read)
+    assert cache.stamp()[1] == 9 and not cache.fresh() and cache.get("b") is None
+    mark = 9
+    cache.refresh(read)
+    assert cache.get("b") == person_record(2)
+
+    for digest, pid in (("c", 3), ("d", 4)):  # the size bound: least recently used goes
+        cache.put(digest, person_record(pid), stamp=cache.stamp())
+    assert len(cache) == 2 and cache.get("b") is None and cache.get("d").id == 4
+
+    began = cache.stamp()  # a lookup starts, then a change in this process clears the cache
     cache.clear()
-    cache.put("d", person_record(4), generation=began)  # what that lookup read may be stale
-    assert cache.get("d") is None and len(cache) == 0
+    cache.put("e", person_record(5), stamp=began)
+    assert cache.get("e") is None and len(cache) == 0
+
+    cache.put("f", person_record(6), stamp=cache.stamp())  # kept at most ``longest``
+    for _ in range(12):
+        clock.now += 5.0
+        cache.refresh(read)
+    assert cache.get("f") is None
 
 
-def test_cached_keys_see_own_changes_at_once_and_other_processes_within_ttl(
+def test_cached_keys_see_own_changes_at_once_and_other_processes_within_the_check(
     any_store: Store,
 ) -> None:
     clock = FakeClock()
@@ -150,9 +192,32 @@ def test_cached_keys_see_own_changes_at_once_and_other_processes_within_ttl(
     new_key = cached.rotate_key(person.id)
     assert cached.authenticate(key) is None and cached.authenticate(new_key).id == person.id
 
-    # a change made elsewhere is seen once the entry expires, never later
+    # nothing changed about people (feedback is another mark): however long the key is used,
+    # each check costs one query of the change marks, never a lookup of the key
+    item = _an_item(any_store)
+    elsewhere.record_feedback(person.id, item, "useful")
+    statements: list[str] = []
+
+    def listen(conn, cursor, statement, *args) -> None:  # noqa: ANN001
+        statements.append(statement)
+
+    event.listen(any_store.engine, "before_cursor_execute", listen)
+    try:
+        for _ in range(4):
+            clock.now += 5.0
+            assert cached.cached_person(new_key) is None  # the check is due
+            assert cached.authenticate(new_key).id == person.id
+            assert cached.cached_person(new_key).id == person.id
+    finally:
+        event.remove(any_store.engine, "before_cursor_execute", listen)
+    assert len(statements) == 4 and all("change_marks" in s for s in statements), statements
+
+    # a change made elsewhere is seen at the next check, never later
+    elsewhere.update(person.id, name="Renamed")
+    assert cached.authenticate(new_key).name == "C"  # still within the 5 s
+    clock.now += 5.0
+    assert cached.authenticate(new_key).name == "Renamed"
     elsewhere.delete(person.id)
-    assert cached.authenticate(new_key) is not None  # still within the 5 s
     clock.now += 5.0
     assert cached.authenticate(new_key) is None
     assert cached.cached_person(new_key) is None  # unknown keys are not remembered
@@ -161,6 +226,14 @@ def test_cached_keys_see_own_changes_at_once_and_other_processes_within_ttl(
     assert cached.authenticate(other_key) == other
     cached.delete(other.id)
     assert cached.authenticate(other_key) is None
+
+
+def _an_item(store: Store) -> int:
+    source = store.add_source("https://mark.example.org/rss")
+    now = datetime(2026, 11, 1, tzinfo=UTC)
+    store.save_feeds([FeedWrite(source.id, [clean_item("m")])], now=now, next_attempt_at=now)
+    with store.engine.connect() as conn:
+        return conn.execute(select(Item.id)).scalars().first()
 
 
 def test_names_and_emails_are_checked_by_the_domain_whichever_door(people: PeopleStore) -> None:

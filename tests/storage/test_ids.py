@@ -12,7 +12,7 @@ from __future__ import annotations
 import itertools
 import re
 import sqlite3
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -219,11 +219,23 @@ def _fill_at_0006(url: str) -> tuple[Engine, Maker]:
     make = Maker(Store(engine))
     items = _rows_at_0006(engine, ("Octopus cognition", "Compilers", "Octopus arms"))
     ada, grace = make.person(), make.person()
-    make.people.record_feedback(ada.id, items[0], "useful")
     make.gem(items[1], grace.id)
     make.digest(ada, items[0])
-    make.people.set_interests(ada.id, [("octopus", 1.0)])
-    make.people.set_mutes(ada.id, ["crypto"])
+    with engine.begin() as conn:  # rows as the code of that day wrote them (no change marks)
+        conn.execute(
+            text(
+                "INSERT INTO feedback (person_id, item_id, signal, created_at)"
+                " VALUES (:p, :i, 'useful', :t)"
+            ),
+            {"p": ada.id, "i": items[0], "t": datetime(2026, 11, 1, tzinfo=UTC)},
+        )
+        conn.execute(
+            text("INSERT INTO interest (person_id, phrase, weight) VALUES (:p, 'octopus', 1.0)"),
+            {"p": ada.id},
+        )
+        conn.execute(
+            text("INSERT INTO mute (person_id, phrase) VALUES (:p, 'crypto')"), {"p": ada.id}
+        )
     return engine, make
 
 
