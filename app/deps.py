@@ -66,8 +66,11 @@ class DomainProvider:
 
     RECHECK_SECONDS = 5.0
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(
+        self, settings: Settings, *, observe_live_batch: Callable[[int, bool], None] | None = None
+    ) -> None:
         self.settings = settings
+        self._observe_live_batch = observe_live_batch  # the live ranking's batches, counted
         AddressPolicy.from_setting(settings.fetch_allow_hosts)  # fail fast on a bad setting
         self._lock = threading.Lock()
         self._domain: Curation | None = None
@@ -87,6 +90,7 @@ class DomainProvider:
                     self.settings.database_url, busy_timeout=self.settings.api_busy_timeout
                 )
                 self._domain = make_curation(self.settings, engine=engine)
+                self._domain.recommender.live.observe = self._observe_live_batch
             domain = self._domain
             if not self._schema_current:
                 self._check(domain)

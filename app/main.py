@@ -67,7 +67,8 @@ log = logging.getLogger(__name__)
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
-    domain = DomainProvider(settings)
+    metrics = ServiceMetrics()
+    domain = DomainProvider(settings, observe_live_batch=metrics.observe_live_batch)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -93,7 +94,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     application.state.settings = settings
     application.state.domain = domain
-    application.state.metrics = ServiceMetrics()
+    application.state.metrics = metrics
     application.state.ingest_lock = asyncio.Lock()
     application.state.recorded_digests = RecordedDigests()
     application.state.live_answers = LiveAnswers(max_age=settings.rank_cache_seconds)

@@ -51,6 +51,7 @@ except ImportError:  # older prometheus-client: the latest text format was still
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 INGEST_BUCKETS = (1.0, 5.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0)
+BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64)  # up to the live ranking's largest batch
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
@@ -126,6 +127,25 @@ class ServiceMetrics:
             registry=self.registry,
             buckets=INGEST_BUCKETS,
         )
+
+        self.live_rank_batch_size = Histogram(
+            "curation_live_rank_batch_size",
+            "People ranked together by one live ranking call (requests that missed the cache"
+            " at the same moment).",
+            registry=self.registry,
+            buckets=BATCH_BUCKETS,
+        )
+        self.live_rank_batch_failures = Counter(
+            "curation_live_rank_batch_failures_total",
+            "Live ranking calls that raised (every request of the batch got the error).",
+            registry=self.registry,
+        )
+
+    def observe_live_batch(self, size: int, failed: bool) -> None:
+        """Record one live ranking call of ``size`` requests (see curation.rank.batching)."""
+        self.live_rank_batch_size.observe(size)
+        if failed:
+            self.live_rank_batch_failures.inc()
 
     def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
         self.requests.labels(method, route, str(status)).inc()

@@ -76,6 +76,8 @@ class Batcher(Generic[T, R]):
         self._queue: list[_Slot[T, R]] = []
         self._running = False
         self._stats = BatchStats()
+        #: told (batch size, whether it failed) after each batch, e.g. to count it in metrics
+        self.observe: Callable[[int, bool], None] | None = None
 
     @property
     def stats(self) -> BatchStats:
@@ -141,6 +143,8 @@ class Batcher(Generic[T, R]):
             )
             self._running = False
             self._cond.notify_all()  # the results, and the next leader among the queued
+        if self.observe is not None:
+            self.observe(len(batch), error is not None)
 
 
 def shared_moments(untils: Sequence[datetime], span: timedelta) -> list[datetime]:

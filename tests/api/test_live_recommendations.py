@@ -6,6 +6,7 @@ is made elsewhere (straight into the database here, as the scheduler or a worker
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -102,6 +103,13 @@ def test_an_unchanged_list_is_the_same_bytes_with_an_etag_and_304(remembering: A
     assert other.status_code == 200 and other.content == first.content
     fewer = api.client.get("/v1/me/recommendations?limit=1", headers=person.headers)
     assert len(listed(fewer)) == 1 and fewer.headers["etag"] != etag
+
+    # the ranking calls behind the first answer and the limit=1 one (the others were answered
+    # from memory) are counted in /metrics, none failed
+    exposition = api.client.get("/metrics").text
+    counted = re.search(r"^curation_live_rank_batch_size_count (\S+)$", exposition, re.M)
+    assert counted and float(counted.group(1)) == 2.0, exposition
+    assert re.search(r"^curation_live_rank_batch_failures_total 0\.0$", exposition, re.M)
 
     # still authenticated and authorised on every request, cached answer or not
     assert api.client.get("/v1/me/recommendations").status_code == 401

@@ -29,6 +29,8 @@ FAMILIES = {
     "curation_ingest_sources": "counter",
     "curation_ingest_new_items": "counter",
     "curation_ingest_duration_seconds": "histogram",
+    "curation_live_rank_batch_size": "histogram",
+    "curation_live_rank_batch_failures": "counter",
 }
 
 
@@ -109,6 +111,19 @@ def test_ingest_cycles_and_histogram_buckets() -> None:
     assert value(text, f"{SECONDS}_bucket", **route, le="0.01") == 1
     with pytest.raises(ValueError):
         metrics.ingest_new_items.inc(-1)
+
+
+def test_live_ranking_batches() -> None:
+    metrics = ServiceMetrics()
+    for size, failed in ((1, False), (3, False), (40, True)):
+        metrics.observe_live_batch(size, failed)
+    text = metrics.render().decode()
+    assert value(text, "curation_live_rank_batch_size_count") == 3
+    assert value(text, "curation_live_rank_batch_size_sum") == 44
+    assert value(text, "curation_live_rank_batch_size_bucket", le="1.0") == 1
+    assert value(text, "curation_live_rank_batch_size_bucket", le="4.0") == 2
+    assert value(text, "curation_live_rank_batch_size_bucket", le="32.0") == 2
+    assert value(text, "curation_live_rank_batch_failures_total") == 1
 
 
 def test_instances_do_not_share_values() -> None:

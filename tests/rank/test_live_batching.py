@@ -294,6 +294,8 @@ def test_batcher_hands_each_caller_its_own_result_and_errors_to_the_whole_batch(
         return [r * 2 for r in requests]
 
     batcher: Batcher[int, int] = Batcher(run, max_batch=4)
+    observed: list[tuple[int, bool]] = []
+    batcher.observe = lambda size, failed: observed.append((size, failed))
     results: dict[int, object] = {}
 
     def call(r: int) -> None:
@@ -319,6 +321,7 @@ def test_batcher_hands_each_caller_its_own_result_and_errors_to_the_whole_batch(
     errors = [results[r] for r in (1, 2, 13, 4)]
     assert all(isinstance(e, ValueError) for e in errors) and len({id(e) for e in errors}) == 1
     assert batcher.stats.batches == 3 and batcher.stats.failed == 1 and batcher.stats.largest == 4
+    assert observed == [(1, False), (4, True), (2, False)]  # what /metrics counts
     assert batcher.call(7) == 14  # and the next call works
 
 
