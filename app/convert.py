@@ -35,13 +35,13 @@ def _masked(text: str | None) -> str | None:
 
 def source_shown(record: SourceRecord) -> SourceRecord:
     """A source as anyone outside the store sees it (API and pages): credentials in its URLs
-    (and in its last error) masked."""
-    return replace(
-        record,
-        url=mask_credentials(record.url),
-        html_url=_masked(record.html_url),
-        last_error=_masked(record.last_error),
-    )
+    (and in its last error) masked; the record itself when there is nothing to mask (the
+    common case: a page of 50 sources makes no copies)."""
+    url, html_url = mask_credentials(record.url), _masked(record.html_url)
+    last_error = _masked(record.last_error)
+    if url == record.url and html_url == record.html_url and last_error == record.last_error:
+        return record
+    return replace(record, url=url, html_url=html_url, last_error=last_error)
 
 
 def source(record: SourceRecord) -> schemas.SourceOut:

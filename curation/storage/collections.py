@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 
 from curation.curate.collections import MAX_GEMS_PER_COLLECTION
@@ -61,6 +61,26 @@ class GemChoice:
     note: str
 
 
+#: a collection's gems in its order (built once: the collection's page reads it at every view)
+_GEMS = (
+    GEM_SELECT.join(CG, CG.c.gem_id == G.c.id)
+    .where(CG.c.collection_id == bindparam("collection_id"))
+    .order_by(CG.c.position, CG.c.id)
+)
+#: the newest ``limit`` gems not in the collection (its page's choices to add)
+_CANDIDATES = (
+    select(G.c.id, I.c.title, G.c.note)
+    .join(I, I.c.id == G.c.item_id)
+    .where(
+        ~select(CG.c.id)
+        .where(CG.c.collection_id == bindparam("collection_id"), CG.c.gem_id == G.c.id)
+        .exists()
+    )
+    .order_by(G.c.id.desc())
+    .limit(bindparam("limit"))
+)
+
+
 def _row(row) -> CollectionRow:  # noqa: ANN001
     return CollectionRow(**row._mapping)
 
@@ -103,27 +123,15 @@ class CollectionStore:
 
     def gems(self, collection_id: int) -> list[GemRecord]:
         """The collection's gems in its order."""
-        query = (
-            GEM_SELECT.join(CG, CG.c.gem_id == G.c.id)
-            .where(CG.c.collection_id == collection_id)
-            .order_by(CG.c.position, CG.c.id)
-        )
         with self.engine.connect() as conn:
-            return [_record(r) for r in conn.execute(query)]
+            return [_record(r) for r in conn.execute(_GEMS, {"collection_id": collection_id})]
 
     def candidates(self, collection_id: int, limit: int) -> list[GemChoice]:
         """The newest ``limit`` gems not in the collection yet: what may be added to it (three
         columns a gem, read in one query)."""
-        held = select(CG.c.id).where(CG.c.collection_id == collection_id, CG.c.gem_id == G.c.id)
-        query = (
-            select(G.c.id, I.c.title, G.c.note)
-            .join(I, I.c.id == G.c.item_id)
-            .where(~held.exists())
-            .order_by(G.c.id.desc())
-            .limit(limit)
-        )
+        values = {"collection_id": collection_id, "limit": limit}
         with self.engine.connect() as conn:
-            return [GemChoice(*row) for row in conn.execute(query)]
+            return [GemChoice(*row) for row in conn.execute(_CANDIDATES, values)]
 
     def add_gem(self, collection_id: int, gem_id: int, *, now: datetime) -> None:
         """Append ``gem_id`` at the end; Conflict when it is already there."""

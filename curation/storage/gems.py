@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from sqlalchemy import Connection, Engine, delete, select
+from sqlalchemy import Connection, Engine, bindparam, delete, select
 from sqlalchemy.exc import IntegrityError
 
 from curation.clock import utcnow
@@ -44,6 +44,7 @@ class GemRecord:
     teams: tuple[tuple[int, str], ...] = ()  # (team id, name): teams it is aimed at
 
 
+#: a :class:`GemRecord`'s columns, in its fields' order (:func:`_record` reads them by position)
 _SELECT = (
     select(
         G.c.id,
@@ -62,8 +63,19 @@ _SELECT = (
 
 
 def _record(row) -> GemRecord:  # noqa: ANN001
-    """A row of :data:`_SELECT` (its columns are named as the record's fields)."""
-    return GemRecord(**{**row._mapping, "audience": tuple(json.loads(row.audience))})
+    """A row of :data:`_SELECT`, whose columns are the record's fields in order (read by
+    position: a page of 50 gems, not 50 mappings)."""
+    audience = row[7]
+    return GemRecord(*row[:7], () if audience == "[]" else tuple(json.loads(audience)), row[8])
+
+
+#: the teams each of the gems ``ids`` is aimed at, by name
+_TEAMS_OF = (
+    select(GT.c.gem_id, T.c.id, T.c.name)
+    .join(T, T.c.id == GT.c.team_id)
+    .where(GT.c.gem_id.in_(bindparam("ids", expanding=True)))
+    .order_by(T.c.name, T.c.id)
+)
 
 
 def _with_teams(conn: Connection, records: list[GemRecord]) -> list[GemRecord]:
@@ -71,13 +83,7 @@ def _with_teams(conn: Connection, records: list[GemRecord]) -> list[GemRecord]:
     ids = [r.id for r in records]
     teams: dict[int, list[tuple[int, str]]] = {}
     for start in range(0, len(ids), 500):
-        query = (
-            select(GT.c.gem_id, T.c.id, T.c.name)
-            .join(T, T.c.id == GT.c.team_id)
-            .where(GT.c.gem_id.in_(ids[start : start + 500]))
-            .order_by(T.c.name, T.c.id)
-        )
-        for gem_id, team_id, name in conn.execute(query):
+        for gem_id, team_id, name in conn.execute(_TEAMS_OF, {"ids": ids[start : start + 500]}):
             teams.setdefault(gem_id, []).append((team_id, name))
     return [replace(r, teams=tuple(teams[r.id])) if r.id in teams else r for r in records]
 

@@ -56,7 +56,35 @@ _LIST_COLUMNS = (
     item_table.c.first_seen_at,
     item_table.c.origin_source_id,
 )
+#: where :data:`_LIST_COLUMNS` holds the origin source's id (the columns before it are an
+#: :class:`ItemRecord`'s first fields, in order)
+_ORIGIN = 7
+#: the sources that carried each of the items ``ids``, oldest link first
+_SOURCES_OF = (
+    select(item_source_table.c.item_id, source_table.c.id, source_table.c.title)
+    .join(source_table, source_table.c.id == item_source_table.c.source_id)
+    .where(item_source_table.c.item_id.in_(bindparam("ids", expanding=True)))
+    .order_by(item_source_table.c.id)
+)
+_TITLES = select(source_table.c.id, source_table.c.title).where(
+    source_table.c.id.in_(bindparam("ids", expanding=True))
+)
 _FTS = table("item_fts", column("rowid"))
+#: SQLite, no filters: the page's matches ranked and cut in the search table's own query, then
+#: joined to their item rows (see :meth:`ItemQueries._search`); built once, not per search
+_FTS_PAGE = (
+    select(_FTS.c.rowid, literal_column("rank").label("relevance"))
+    .where(text("item_fts MATCH :fts_match"))
+    .order_by(literal_column("rank"), _FTS.c.rowid.desc())
+    .limit(bindparam("page_limit"))
+    .offset(bindparam("page_offset"))
+    .subquery()
+)
+_FTS_SEARCH = (
+    select(*_LIST_COLUMNS)
+    .join(_FTS_PAGE, _FTS_PAGE.c.rowid == item_table.c.id)
+    .order_by(_FTS_PAGE.c.relevance, item_table.c.id.desc())
+)  # FTS5's rank is BM25 negated: lower is better
 _WORD = re.compile(r"\w")
 _WORDS = re.compile(r"\w+")
 
@@ -176,31 +204,33 @@ class ItemQueries:
         per match (a common word matches tens of thousands). With filters, which need the item
         and source rows, every match is joined and ranked."""
         offset = decode_offset(cursor)
-        query = query.order_by(None).limit(limit + 1).offset(offset)
-        if self.dialect == "sqlite":
+        values: dict[str, object] = {}
+        if self.dialect == "sqlite" and not filtered:
+            query = _FTS_SEARCH
+            values = {
+                "fts_match": fts5_match(terms),
+                "page_limit": limit + 1,
+                "page_offset": offset,
+            }
+        elif self.dialect == "sqlite":
+            query = query.order_by(None).limit(limit + 1).offset(offset)
             match = bindparam("fts_match", fts5_match(terms))
             hits = select(_FTS.c.rowid, literal_column("rank").label("relevance")).where(
                 text("item_fts MATCH :fts_match").bindparams(match)
             )
-            if not filtered:
-                hits = (
-                    hits.order_by(literal_column("rank"), _FTS.c.rowid.desc())
-                    .limit(limit + 1)
-                    .offset(offset)
-                )
-                query = query.offset(None)
             hits = hits.subquery()
             query = query.join(hits, hits.c.rowid == item_table.c.id).order_by(
                 hits.c.relevance, item_table.c.id.desc()
             )  # FTS5's rank is BM25 negated: lower is better
         else:
+            query = query.order_by(None).limit(limit + 1).offset(offset)
             document = literal_column(PG_DOCUMENT)
             tsquery = self._tsquery(terms)
             query = query.where(self._matches(terms)).order_by(
                 func.ts_rank(document, tsquery, 1).desc(), item_table.c.id.desc()
             )
         with self.engine.connect() as conn:
-            rows = conn.execute(query).all()
+            rows = conn.execute(query, values).all()
             records = self._records(conn, rows)
         more = len(records) > limit
         return Page(records[:limit], encode_offset(offset + limit) if more else None)
@@ -260,34 +290,28 @@ class ItemQueries:
 
     def _records(self, conn, rows: Sequence) -> list[ItemRecord]:  # noqa: ANN001
         """Rows of :data:`_LIST_COLUMNS` (plus ``content`` or ``text`` where selected) as
-        records, with their sources."""
-        ids = [r.id for r in rows]
+        records, with their sources. Rows are read by position and the sources' query is built
+        once (a page of 30 results: 0.17 ms here instead of 0.41 ms, measured)."""
         carried: dict[int, list[SourceRef]] = {}
         titles: dict[int, str | None] = {}
-        if ids:
-            links = (
-                select(item_source_table.c.item_id, source_table.c.id, source_table.c.title)
-                .join(source_table, source_table.c.id == item_source_table.c.source_id)
-                .where(item_source_table.c.item_id.in_(ids))
-                .order_by(item_source_table.c.id)
-            )
-            for item_id, sid, title in conn.execute(links):
-                carried.setdefault(item_id, []).append(SourceRef(sid, title))
-                titles[sid] = title
-            origins = {r.origin_source_id for r in rows if r.origin_source_id} - set(titles)
-            if origins:
-                for sid, title in conn.execute(
-                    select(source_table.c.id, source_table.c.title).where(
-                        source_table.c.id.in_(origins)
-                    )
-                ):
-                    titles[sid] = title
+        if not rows:
+            return []
+        for item_id, sid, title in conn.execute(_SOURCES_OF, {"ids": [r[0] for r in rows]}):
+            carried.setdefault(item_id, []).append(SourceRef(sid, title))
+            titles[sid] = title
+        origins = {r[_ORIGIN] for r in rows if r[_ORIGIN]} - set(titles)
+        if origins:
+            titles.update(conn.execute(_TITLES, {"ids": list(origins)}).tuples())
+        extra = rows[0]._fields[_ORIGIN + 1 :]  # ``content`` or ``text``, when selected
         records = []
         for r in rows:
-            fields = dict(r._mapping)
-            origin = fields.pop("origin_source_id")
-            source = SourceRef(origin, titles[origin]) if origin in titles else None
+            origin = r[_ORIGIN]
             records.append(
-                ItemRecord(**fields, source=source, sources=tuple(carried.get(r.id, ())))
+                ItemRecord(
+                    *r[:_ORIGIN],
+                    source=SourceRef(origin, titles[origin]) if origin in titles else None,
+                    sources=tuple(carried.get(r[0], ())),
+                    **dict(zip(extra, r[_ORIGIN + 1 :], strict=True)),
+                )
             )
         return records

@@ -191,8 +191,10 @@ class SourceStore:
         if after is not None:
             query = query.where(source_table.c.id > after)
         with self.engine.connect() as conn:
-            rows = conn.execute(query).all()
-        return page_of([SourceRecord(**row._mapping) for row in rows], limit)
+            result = conn.execute(query)
+            names = tuple(result.keys())  # once, not a mapping per row
+            records = [SourceRecord(**dict(zip(names, row, strict=True))) for row in result]
+        return page_of(records, limit)
 
     def source_choices(self, limit: int = DEFAULT_LIMIT) -> list[SourceChoice]:
         """The first ``limit`` sources by id, with only what a list of choices shows (three

@@ -50,3 +50,26 @@ def test_order_places_and_deletions(any_store: Store) -> None:
     store.delete(made.id)
     with pytest.raises(NotFound):
         store.get(made.id)
+
+
+def test_candidates_are_the_newest_gems_not_in_that_collection(any_store: Store) -> None:
+    source = any_store.add_source("https://a.example.org/rss").id
+    save(any_store, source, *(clean_item(f"c{n}", title=f"Title {n}") for n in range(5)))
+    people = PeopleStore(any_store.engine)
+    curator = people.create(NewPerson(email="c@example.org", name="C", role="curator"))[0]
+    gems = GemStore(any_store.engine)
+    with any_store.engine.connect() as conn:
+        item_ids = conn.execute(select(Item.id).order_by(Item.id)).scalars().all()
+    ids = [gems.create(item_id=i, curator_id=curator.id, note=f"n{i}").id for i in item_ids]
+    store = CollectionStore(any_store.engine)
+    one = store.create(name="One", description="", curator_id=None, token=new_token(), now=T0)
+    two = store.create(name="Two", description="", curator_id=None, token=new_token(), now=T0)
+    store.add_gem(one.id, ids[4], now=T0)
+    store.add_gem(one.id, ids[1], now=T0)
+    store.add_gem(two.id, ids[3], now=T0)  # in another collection: still a candidate for one
+
+    choices = store.candidates(one.id, limit=2)
+    assert [c.id for c in choices] == [ids[3], ids[2]]  # newest first, the held ones left out
+    assert (choices[0].item_title, choices[0].note) == ("Title 3", f"n{item_ids[3]}")
+    assert [c.id for c in store.candidates(one.id, limit=10)] == [ids[3], ids[2], ids[0]]
+    assert [c.id for c in store.candidates(two.id, limit=10)] == [ids[4], ids[2], ids[1], ids[0]]

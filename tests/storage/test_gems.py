@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import fields
 from datetime import timedelta
 
 import pytest
@@ -10,8 +11,9 @@ from sqlalchemy import delete, update
 from curation.clock import utcnow
 from curation.errors import Conflict, InvalidInput, NotFound
 from curation.people.records import NewPerson
+from curation.storage import gems as gems_module
 from curation.storage.feeds import Store
-from curation.storage.gems import GemStore, clean_audience
+from curation.storage.gems import GemRecord, GemStore, clean_audience
 from curation.storage.items import ItemQueries
 from curation.storage.people import PeopleStore
 from curation.storage.tables import Gem, Item
@@ -113,3 +115,11 @@ def test_for_digests(world, any_store: Store) -> None:  # noqa: ANN001
         a.id
     ]
     assert gems.recent_gems(now + timedelta(minutes=5)) == []
+
+
+def test_rows_are_read_by_position_so_the_columns_are_the_record_fields_in_order() -> None:
+    """``_record`` builds a :class:`GemRecord` from its row's positions (a page of 50 gems is
+    read without a mapping per row): the select's columns must stay its fields, in order."""
+    names = [column.name for column in gems_module._SELECT.selected_columns]
+    assert names == [f.name for f in fields(GemRecord)][: len(names)]
+    assert names[-1] == "created_at"  # every field but the teams, which a second query reads

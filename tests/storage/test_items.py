@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import fields
 from datetime import timedelta
 
 import pytest
@@ -11,6 +12,8 @@ from sqlalchemy import delete, event, insert, text
 from alembic import command
 from curation.errors import InvalidInput, NotFound
 from curation.paging import check_limit, decode_cursor, encode_cursor
+from curation.records import ItemRecord
+from curation.storage import items as items_module
 from curation.storage.engine import alembic_config, make_engine, upgrade
 from curation.storage.feeds import FeedWrite, Store
 from curation.storage.items import ItemQueries, fts5_match, search_terms
@@ -256,3 +259,24 @@ def test_sqlite_search_ranks_only_a_page_inside_the_fts_query(store: Store) -> N
     inner = re.compile(r"\(SELECT [^()]*MATCH[^()]*ORDER BY rank[^()]*LIMIT[^()]*\)", re.S)
     assert inner.search(searches[0])  # the page is kept in the FTS table's own query
     assert not inner.search(searches[1])  # filters need every match joined
+
+
+def test_rows_are_read_by_position_so_the_columns_are_the_record_fields_in_order() -> None:
+    """``ItemQueries._records`` builds each record from its row's positions (a page of results
+    is read without a mapping per row): the columns before the origin source's id must stay
+    an :class:`ItemRecord`'s first fields, in the same order."""
+    names = [column.key for column in items_module._LIST_COLUMNS]
+    assert names[items_module._ORIGIN] == "origin_source_id"
+    first = [f.name for f in fields(ItemRecord)][: items_module._ORIGIN]
+    assert names[: items_module._ORIGIN] == first
+
+
+def test_extra_columns_reach_their_named_fields(any_store: Store, items: ItemQueries) -> None:
+    a = any_store.add_source("https://a.example.org/feed", title="A").id
+    save(any_store, a, clean_item("x", text="plain words")._replace(content_html="<p>rich</p>"))
+    item_id = items.list().items[0].id
+    with_text = items.records([item_id], with_text=True)[item_id]
+    assert (with_text.text, with_text.content) == ("plain words", None)
+    got = items.get(item_id)
+    assert (got.content, got.text) == ("<p>rich</p>", None)
+    assert (got.source.id, got.source.title) == (a, "A")

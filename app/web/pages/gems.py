@@ -50,14 +50,11 @@ def list_gems(
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> HTMLResponse:
     page = domain.gems.list(limit=PAGE_SIZE, cursor=cursor)
-    collections = getattr(domain, "collections", None)
-    shown = collections.list() if collections is not None else None
     return render.page(
         request,
         "gems.html",
         gems=page.items,
         next_cursor=page.next_cursor,
-        collections=shown,
         teams=domain.teams.list(),
         section="gems",
     )
