@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import event
 
+from app.routes.digests import LIVE_THREADS
 from curation.storage.feeds import Store
 from tests.helpers.api import Actor, Api, open_api
 from tests.helpers.settings import db_url
@@ -110,6 +111,9 @@ def test_an_unchanged_list_is_the_same_bytes_with_an_etag_and_304(remembering: A
     counted = re.search(r"^curation_live_rank_batch_size_count (\S+)$", exposition, re.M)
     assert counted and float(counted.group(1)) == 2.0, exposition
     assert re.search(r"^curation_live_rank_batch_failures_total 0\.0$", exposition, re.M)
+
+    # the misses were ranked in the live ranking's own threads, not the endpoints' few
+    assert api.app.state.live_threads.total_tokens == LIVE_THREADS > api.settings.api_threads
 
     # still authenticated and authorised on every request, cached answer or not
     assert api.client.get("/v1/me/recommendations").status_code == 401
