@@ -212,10 +212,10 @@ class Recommender:
 
     def changed(self) -> None:
         """Something was written in this process: :meth:`live_version` says None until
-        :meth:`rank` has read the database again."""
+        :meth:`rank` has read the database again. The people's reactions stay: a write that
+        changed any moved the ``feedback`` mark, which that read sees."""
         with self._lock:
             self._state_checked = _NEVER
-            self._feedback.clear()
 
     def _checked_model(self) -> tuple[CorpusModel | None, int]:
         """:meth:`model` and its version, noting when the database was asked."""

@@ -219,6 +219,19 @@ def test_past_the_bound_one_state_query_renews_everyone_while_nothing_changed(
     assert not [s for s in statements if "FROM feedback" in s], statements
     assert [s for s in statements if "change_marks" in s], statements
 
+    # a write in this process that changed no feedback (AfterWrites tells the domain after
+    # every request that may write): the state is read again at once, nobody's reactions
+    statements.clear()
+    api.app.state.domain.changed()
+    event.listen(engine, "before_cursor_execute", listen)
+    try:
+        for p in (person, other):
+            assert api.client.get("/v1/me/recommendations", headers=p.headers).status_code == 200
+    finally:
+        event.remove(engine, "before_cursor_execute", listen)
+    assert not [s for s in statements if "FROM feedback" in s], statements
+    assert len([s for s in statements if "change_marks" in s]) == 1, statements
+
     # feedback recorded elsewhere moves the mark: that person's list changes within the bound
     top = listed(asked[person])[0]
     api.people.record_feedback(person.id, top, "not_useful")
