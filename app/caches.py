@@ -48,12 +48,19 @@ class LiveAnswers:
     built at and it is younger than ``max_age`` seconds (the default window moves with the
     clock). The person record is part of the key, so a change of interests, mutes or role
     misses. Least recently used entries go first.
+
+    An answer of the right version that is older than ``max_age`` but younger than twice it is
+    :meth:`stale`: served while one request builds the next in the background
+    (:meth:`start_refresh`), so answers built together (after a new model, say) do not all
+    make their requests wait when they age out together.
     """
 
     def __init__(self, max_age: float, size: int = 10_000) -> None:
         self.max_age = max_age
         self._answers: LRUCache[tuple, LiveAnswer] = LRUCache(size)
         self._lock = threading.Lock()
+        self._refreshing: set[tuple] = set()
+        self.tasks: set = set()  # the background refreshes running (kept from collection)
 
     def get(self, key: tuple, version: tuple | None) -> LiveAnswer | None:
         if version is None:
@@ -67,6 +74,29 @@ class LiveAnswers:
         ):
             return None
         return found
+
+    def stale(self, key: tuple, version: tuple | None) -> LiveAnswer | None:
+        """The answer of ``version`` that aged past ``max_age``, while younger than twice it."""
+        if version is None:
+            return None
+        with self._lock:
+            found = self._answers.get(key)
+        if found is None or found.version != version:
+            return None
+        age = time.monotonic() - found.made
+        return found if self.max_age <= age < 2 * self.max_age else None
+
+    def start_refresh(self, key: tuple) -> bool:
+        """Whether the caller is the one to build ``key`` again (False: one is building it)."""
+        with self._lock:
+            if key in self._refreshing:
+                return False
+            self._refreshing.add(key)
+            return True
+
+    def end_refresh(self, key: tuple) -> None:
+        with self._lock:
+            self._refreshing.discard(key)
 
     def put(self, key: tuple, version: tuple | None, body: bytes, made: float) -> LiveAnswer:
         """Keep ``body`` (built from what was read at ``made``) unless nothing was ranked."""

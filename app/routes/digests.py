@@ -7,7 +7,10 @@ ranking, live, recording nothing.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import time
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from functools import partial
 from typing import Annotated
@@ -16,7 +19,7 @@ from anyio import CapacityLimiter, to_thread
 from fastapi import APIRouter, Path, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from app.caches import LiveAnswers, RecordedDigests, etag_matches
+from app.caches import LiveAnswer, LiveAnswers, RecordedDigests, etag_matches
 from app.deps import Deliveries, DomainDep, Learner
 from app.digest_schemas import (
     DigestHistory,
@@ -32,8 +35,11 @@ from app.schemas import utc_instant
 from curation.clock import utcnow
 from curation.digest.timing import local_day
 from curation.errors import InvalidInput
+from curation.people.records import PersonRecord
+from curation.services import Curation
 
 router = APIRouter(prefix="/v1/me", tags=["digest"])
+log = logging.getLogger(__name__)
 
 #: threads for live rankings that missed the cache, apart from the endpoints' few
 #: (CURATION_API_THREADS): most of them wait for their batch (curation.rank.batching), and the
@@ -93,8 +99,9 @@ async def recommendations(
     """Live ranking of items first seen after ``since`` (default: the last
     `CURATION_DIGEST_WINDOW_HOURS`, whether or not a digest carried them), best first; records
     nothing. New items, a new model and feedback given elsewhere show within
-    `CURATION_RANK_LIVE_CHECK_SECONDS`. Carries an `ETag`: send it back as `If-None-Match` to
-    get 304 while the list is unchanged."""
+    `CURATION_RANK_LIVE_CHECK_SECONDS`; a list older than `CURATION_RANK_CACHE_SECONDS` with
+    nothing new is answered once more while it is ranked again behind. Carries an `ETag`: send
+    it back as `If-None-Match` to get 304 while the list is unchanged."""
     if since is not None:
         if since.tzinfo is None:
             raise InvalidInput("since must carry a time zone, e.g. 2026-11-02T08:00:00Z")
@@ -104,22 +111,51 @@ async def recommendations(
             raise InvalidInput("since is out of range") from exc
     answers: LiveAnswers = request.app.state.live_answers
     key = (me, limit, since)
+    build = partial(_build, request, domain, me, key, since, limit)
     # answered on the event loop (no thread, no query) while nothing it depends on changed
-    answer = answers.get(key, domain.recommender.live_version(me.id))
+    version = domain.recommender.live_version(me.id)
+    answer = answers.get(key, version)
     if answer is None:
-        made = time.monotonic()
-        found = await to_thread.run_sync(
-            partial(domain.digests.recommendations, me, now=utcnow(), since=since, limit=limit),
-            limiter=_live_threads(request),
-        )
-        page = RecommendationPage(
-            items=[recommendation_out(r) for r in found.items], note=found.note
-        )
-        answer = answers.put(key, found.version, page.model_dump_json().encode(), made)
+        answer = answers.stale(key, version)  # only aged: served, and built again behind
+        if answer is None:
+            answer = await build()
+        elif answers.start_refresh(key):
+            task = asyncio.create_task(_refresh(answers, key, build))
+            answers.tasks.add(task)
+            task.add_done_callback(answers.tasks.discard)
     headers = {"ETag": answer.etag, "Cache-Control": "private, no-cache"}
     if etag_matches(request.headers.get("if-none-match"), answer.etag):
         return Response(status_code=304, headers=headers)
     return Response(content=answer.body, media_type="application/json", headers=headers)
+
+
+async def _build(
+    request: Request,
+    domain: Curation,
+    me: PersonRecord,
+    key: tuple,
+    since: datetime | None,
+    limit: int,
+) -> LiveAnswer:
+    """Rank ``me`` now (in the live ranking's threads) and keep the page's JSON."""
+    made = time.monotonic()
+    found = await to_thread.run_sync(
+        partial(domain.digests.recommendations, me, now=utcnow(), since=since, limit=limit),
+        limiter=_live_threads(request),
+    )
+    page = RecommendationPage(items=[recommendation_out(r) for r in found.items], note=found.note)
+    answers: LiveAnswers = request.app.state.live_answers
+    return answers.put(key, found.version, page.model_dump_json().encode(), made)
+
+
+async def _refresh(answers: LiveAnswers, key: tuple, build: Callable[[], Awaitable]) -> None:
+    """A stale answer built again in the background; a failure leaves it to the next request."""
+    try:
+        await build()
+    except Exception as exc:  # noqa: BLE001 - logged; the next request builds it in its turn
+        log.warning("live recommendations not refreshed in the background: %s", exc)
+    finally:
+        answers.end_refresh(key)
 
 
 @router.get("/digests")

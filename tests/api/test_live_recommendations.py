@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import event
 
 from app.routes.digests import LIVE_THREADS
@@ -242,6 +243,35 @@ def test_past_the_bound_one_state_query_renews_everyone_while_nothing_changed(
         time.sleep(0.2)
     else:
         pytest.fail("feedback recorded elsewhere was not seen within the bound")
+
+
+def test_an_aged_answer_is_served_once_more_while_built_again_behind(any_store: Store) -> None:
+    """Past CURATION_RANK_CACHE_SECONDS (nothing new): the kept answer is served at once and
+    built again in the background (one ranking call, counted in /metrics); past twice that,
+    the request waits for a new one."""
+    with open_api(db_url(any_store), rank_live_check_seconds=300, rank_cache_seconds=1) as api:
+        person, _, _ = seeded(api)
+        with TestClient(api.app) as client:  # one event loop for the background task
+
+            def batches() -> float:
+                text = client.get("/metrics").text
+                found = re.search(r"^curation_live_rank_batch_size_count (\S+)$", text, re.M)
+                return float(found.group(1)) if found else 0.0
+
+            first = client.get("/v1/me/recommendations", headers=person.headers)
+            assert first.status_code == 200 and batches() == 1.0
+            time.sleep(1.1)  # aged, younger than twice the cache time
+            aged = client.get("/v1/me/recommendations", headers=person.headers)
+            assert aged.status_code == 200 and aged.content == first.content
+            deadline = time.monotonic() + 10
+            while batches() < 2.0 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert batches() == 2.0  # built again behind the answer
+            again = client.get("/v1/me/recommendations", headers=person.headers)
+            assert again.status_code == 200 and batches() == 2.0  # the new one, kept
+            time.sleep(2.1)  # older than twice the cache time: the request waits for a ranking
+            late = client.get("/v1/me/recommendations", headers=person.headers)
+            assert late.status_code == 200 and batches() == 3.0
 
 
 def test_no_interests_is_answered_with_its_note_every_time(remembering: Api) -> None:
