@@ -26,7 +26,14 @@ from curation.digest.rules import (
     window_start,
 )
 from curation.digest.timing import digest_due, digest_time, local_day
-from curation.digest.view import DigestView, EntryView, GemView, ItemView, SectionView
+from curation.digest.view import (
+    DigestView,
+    EntryView,
+    GemView,
+    ItemTexts,
+    ItemView,
+    SectionView,
+)
 from curation.errors import NotFound
 from curation.ingest.clean import clean_text
 from curation.people.records import PersonRecord
@@ -265,12 +272,13 @@ class DigestService:
             return []
         people = {person.id: person for person, _, _ in builds}
         made: dict[int, DigestView] = {}
+        texts: ItemTexts = {}  # each item encoded once for the chunk
 
         def payload(digest: NewDigest, digest_id: int) -> str:
             picks, views = shown[digest.person_id]
             person = people[digest.person_id]
             made[digest.person_id] = self._view(digest_id, person, digest.day, now, picks, views)
-            return made[digest.person_id].to_json()
+            return made[digest.person_id].to_json(texts)
 
         digests = [
             NewDigest(

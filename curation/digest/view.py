@@ -69,8 +69,18 @@ class DigestView:
     def item_count(self) -> int:
         return sum(len(s.items) for s in self.sections)
 
-    def to_json(self) -> str:
-        return json.dumps(_plain(self), default=_encode, ensure_ascii=False)
+    def to_json(self, items: ItemTexts | None = None) -> str:
+        """The view as stored. ``items``: the items already encoded by this call's caller, which
+        it shares between the digests of a batch (an item is in many of them); the same text
+        with or without."""
+        if items is None:
+            return _dumps(_plain(self))
+        head = {
+            name: _SECTIONS_MARK if name == "sections" else _plain(getattr(self, name))
+            for name in _FIELDS_OF_DIGEST
+        }
+        sections = ", ".join(_section_json(s, items) for s in self.sections)
+        return _dumps(head).replace(f'"{_SECTIONS_MARK}"', f"[{sections}]", 1)
 
     @classmethod
     def from_json(cls, text: str) -> DigestView:
@@ -87,21 +97,54 @@ class DigestView:
         )
 
 
-_FIELDS: dict[type, tuple[str, ...]] = {}  # per dataclass type: its field names
+#: per type met: its field names if it is a dataclass, else None
+_FIELDS: dict[type, tuple[str, ...] | None] = {}
 
 
 def _plain(value: object) -> object:
     """``dataclasses.asdict`` without its deep copies (a digest is made of immutable values,
     so the same JSON at a fraction of the cost: this runs once per digest built)."""
     kind = type(value)
-    names = _FIELDS.get(kind)
-    if names is None and is_dataclass(value):
-        names = _FIELDS[kind] = tuple(f.name for f in fields(value))
+    try:
+        names = _FIELDS[kind]
+    except KeyError:
+        names = _FIELDS[kind] = (
+            tuple(f.name for f in fields(value)) if is_dataclass(value) else None
+        )
     if names is not None:
         return {name: _plain(getattr(value, name)) for name in names}
     if kind is tuple or kind is list:
         return [_plain(v) for v in value]  # type: ignore[attr-defined]
     return value
+
+
+#: per item view (by identity): the view and its JSON text; see :meth:`DigestView.to_json`
+ItemTexts = dict[int, tuple[ItemView, str]]
+_FIELDS_OF_DIGEST = tuple(f.name for f in fields(DigestView))
+_FIELDS_OF_SECTION = tuple(f.name for f in fields(SectionView))
+_FIELDS_OF_ENTRY = tuple(f.name for f in fields(EntryView))
+_SECTIONS_MARK = "\ue000sections\ue001"  # no JSON string of ours can be exactly this, quoted
+# the texts are put together in field order: a section's entries come last, an entry's item first
+assert _FIELDS_OF_SECTION[-1] == "items" and _FIELDS_OF_ENTRY[0] == "item"
+
+
+def _dumps(value: object) -> str:
+    return json.dumps(value, default=_encode, ensure_ascii=False)
+
+
+def _section_json(section: SectionView, items: ItemTexts) -> str:
+    head = _dumps({name: getattr(section, name) for name in _FIELDS_OF_SECTION[:-1]})[:-1]
+    entries = ", ".join(_entry_json(e, items) for e in section.items)
+    return f'{head}, "items": [{entries}]}}'
+
+
+def _entry_json(entry: EntryView, items: ItemTexts) -> str:
+    """``_dumps(_plain(entry))``, with the item's text taken from (or added to) ``items``."""
+    found = items.get(id(entry.item))
+    if found is None or found[0] is not entry.item:
+        found = items[id(entry.item)] = (entry.item, _dumps(_plain(entry.item)))
+    rest = {name: _plain(getattr(entry, name)) for name in _FIELDS_OF_ENTRY[1:]}
+    return f'{{"item": {found[1]}, {_dumps(rest)[1:]}'
 
 
 def _encode(value: object) -> str:

@@ -191,16 +191,32 @@ def _sender(mail_from: str) -> tuple[str, str]:
     return wire, addr.rsplit("@", 1)[1]
 
 
-def _recipient(person: PersonRecord) -> Address:
+# A display name of plain words and a dot-atom address go on the wire as they are: exactly what
+# the header registry writes for them, without its parse and fold (checked by the tests)
+_PLAIN_NAME = re.compile(r"[A-Za-z0-9]+(?: [A-Za-z0-9]+)*")
+_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_PLAIN_ADDRESS = re.compile(rf"{_ATOM}(?:\.{_ATOM})*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*")
+
+
+def _recipient(person: PersonRecord) -> str:
+    """The To header's value as it goes on the wire: the person's name and address, RFC 2047
+    encoded where needed; refused when the parsed value would hold a line break."""
     email = person.email.strip()
+    name = header_text(person.name)
+    if _PLAIN_ADDRESS.fullmatch(email) and (not name or _PLAIN_NAME.fullmatch(name)):
+        return f"{name} <{email}>" if name else email
     try:
         if any(ch in email for ch in '\r\n\t ,;<>"'):
             raise ValueError("unexpected characters")
-        return Address(display_name=header_text(person.name), addr_spec=email)
+        address = Address(display_name=name, addr_spec=email)
     except (ValueError, IndexError) as exc:
         raise PermanentFailure(
             f"person {person.id} has no usable e-mail address", resource_id=person.id
         ) from exc
+    header = policy.SMTP.header_factory("To", address)
+    if "\r" in str(header) or "\n" in str(header):
+        raise PermanentFailure("refusing a To header that contains a line break")
+    return header.fold(policy=_HEADER_POLICY).split(":", 1)[1].strip()
 
 
 def _set_ascii(msg: EmailMessage, name: str, value: str) -> None:
@@ -210,43 +226,33 @@ def _set_ascii(msg: EmailMessage, name: str, value: str) -> None:
     msg.set_raw(name, value)
 
 
-@cache
-def _fixed_header(name: str, value: str) -> str:
-    """A constant MIME header, parsed once and shared (header objects are immutable)."""
-    return policy.SMTP.header_factory(name, value)
-
-
 def _text_part(body: str, subtype: str) -> MIMEPart:
     part = MIMEPart(policy=policy.SMTP)
-    part.set_raw("Content-Type", _fixed_header("Content-Type", f'text/{subtype}; charset="utf-8"'))
-    part.set_raw(
-        "Content-Transfer-Encoding",
-        _fixed_header("Content-Transfer-Encoding", "quoted-printable"),
-    )
+    part.set_raw("Content-Type", f'text/{subtype}; charset="utf-8"')
+    part.set_raw("Content-Transfer-Encoding", "quoted-printable")
     part.set_payload(binascii.b2a_qp(body.encode("utf-8"), istext=True).decode("ascii"))
     return part
 
 
 def _assemble(
-    *, sender: str, to: Address, headers: dict[str, str], text: str, html: str
+    *, sender: str, to: str, headers: dict[str, str], text: str, html: str
 ) -> EmailMessage:
     """The message: our headers, then text and HTML as multipart/alternative.
 
-    Headers we compose are printable ASCII and set verbatim. The recipient goes through the
-    header registry (it may need RFC 2047), and its parsed value is checked for line breaks.
-    Bodies are quoted-printable (lines of at most 76 characters); the boundary starts with
-    ``==``, which quoted-printable text can never contain.
+    Every header is set as the text that goes on the wire (serialising then only copies it;
+    reading one parses it): the recipient as :func:`_recipient` checked and encoded it, the
+    others composed by us from printable ASCII. Bodies are quoted-printable (lines of at most
+    76 characters); the boundary starts with ``==``, which quoted-printable text can never
+    contain.
     """
     msg = EmailMessage(policy=policy.SMTP)
     msg.set_raw("From", sender)
-    msg["To"] = to
-    if "\r" in str(msg["To"]) or "\n" in str(msg["To"]):
-        raise PermanentFailure("refusing a To header that contains a line break")
+    msg.set_raw("To", to)
     for name, value in headers.items():
         _set_ascii(msg, name, value)
     msg.set_raw("MIME-Version", "1.0")
     boundary = f"==curation-{secrets.token_hex(12)}=="
-    msg["Content-Type"] = f'multipart/alternative; boundary="{boundary}"'
+    msg.set_raw("Content-Type", f'multipart/alternative; boundary="{boundary}"')
     msg.set_payload([_text_part(text, "plain"), _text_part(html, "html")])
     return msg
 

@@ -33,8 +33,10 @@ import smtplib
 import ssl
 from dataclasses import dataclass
 from email import policy
+from email.generator import BytesGenerator
 from email.message import EmailMessage
 from email.utils import parseaddr
+from io import BytesIO
 from pathlib import Path
 from types import TracebackType
 from typing import Literal, Protocol, Self
@@ -50,9 +52,20 @@ WIRE_POLICY = policy.SMTP.clone(max_line_length=998)
 _KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 
 
+class _WireGenerator(BytesGenerator):
+    """``BytesGenerator`` that turns a body's line ends into CRLF in one pass rather than line
+    by line (the same bytes: CR, LF and CRLF each become the policy's line end)."""
+
+    def _write_lines(self, lines: str) -> None:
+        if lines:
+            self.write(lines.replace("\r\n", "\n").replace("\r", "\n").replace("\n", self._NL))
+
+
 def message_bytes(msg: EmailMessage) -> bytes:
-    """The message as it goes on the wire (CRLF line ends)."""
-    return msg.as_bytes(policy=WIRE_POLICY)
+    """The message as it goes on the wire (CRLF line ends), as ``msg.as_bytes`` writes it."""
+    out = BytesIO()
+    _WireGenerator(out, mangle_from_=False, policy=WIRE_POLICY).flatten(msg, unixfrom=False)
+    return out.getvalue()
 
 
 class Transport(Protocol):

@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
 
-from sqlalchemy import Engine, bindparam, func, or_, select, update
+from sqlalchemy import Engine, bindparam, func, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from curation.storage.tables import Digest, DigestItem, Item
@@ -22,6 +22,13 @@ digest_table = Digest.__table__
 digest_item_table = DigestItem.__table__
 item_table = Item.__table__
 _NEWEST_ITEM = select(func.coalesce(func.max(item_table.c.id), 0)).scalar_subquery()
+# PostgreSQL 14+ built with lz4 (most are): payloads (~50 KB of JSON each) of this transaction
+# compressed by lz4, several times faster than the default pglz, for about as much space
+# (read back transparently; elsewhere a no-op)
+_FAST_TOAST = text(
+    "SELECT set_config('default_toast_compression', 'lz4', true) FROM pg_settings"
+    " WHERE name = 'default_toast_compression' AND 'lz4' = ANY(enumvals)"
+)
 _IN_BATCH = 2000  # ids per IN (...) list, digests per multi-row INSERT: under SQLite's limits
 _INSERT_BATCH = 500
 
@@ -199,7 +206,16 @@ class DigestRows:
         if not ordered:
             return {}
         ids: dict[int, int] = {}
+        # one statement, compiled once; SQLAlchemy sends the rows as multi-row INSERTs
+        insert = (
+            self._insert(digest_table)
+            .values(seen_item_id=_NEWEST_ITEM)
+            .on_conflict_do_nothing(index_elements=["person_id", "day"])
+            .returning(digest_table.c.id, digest_table.c.person_id)
+        )
         with self.engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.execute(_FAST_TOAST)
             for batch in _batches(ordered, _INSERT_BATCH):
                 values = [
                     {
@@ -209,19 +225,13 @@ class DigestRows:
                         "window_end": now,
                         "created_at": now,
                         "item_count": len(d.picks),
-                        "seen_item_id": _NEWEST_ITEM,
                         "payload": "{}",
                         "email_status": DeliveryStatus.PENDING if d.picks else DeliveryStatus.EMPTY,
                         "email_attempts": 0,
                     }
                     for d in batch
                 ]
-                inserted = conn.execute(
-                    self._insert(digest_table)
-                    .values(values)
-                    .on_conflict_do_nothing(index_elements=["person_id", "day"])
-                    .returning(digest_table.c.id, digest_table.c.person_id)
-                )
+                inserted = conn.execute(insert, values)
                 ids.update((person_id, digest_id) for digest_id, person_id in inserted)
             recorded = [d for d in ordered if d.person_id in ids]
             lines = [

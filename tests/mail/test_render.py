@@ -7,6 +7,8 @@ import re
 from dataclasses import replace
 from datetime import timedelta
 from email import policy
+from email.headerregistry import Address
+from email.message import EmailMessage
 from email.parser import BytesParser
 from pathlib import Path
 
@@ -17,7 +19,12 @@ from curation.errors import InvalidInput
 from curation.mail.errors import PermanentFailure
 from curation.mail.render import header_text, render_digest
 from curation.mail.tokens import verify
-from curation.mail.transport import OutboxTransport, message_bytes, parse_smtp_url
+from curation.mail.transport import (
+    WIRE_POLICY,
+    OutboxTransport,
+    message_bytes,
+    parse_smtp_url,
+)
 from curation.people.records import PersonRecord
 from tests.helpers.digests import NOW, SAMPLE, SECRET, digest, entry, person
 
@@ -255,3 +262,40 @@ def test_transport_from_settings_and_env_names(monkeypatch, tmp_path: Path) -> N
         "news@example.org",
         "example.org",
     )
+
+
+# ---- the wire form ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "email"),
+    [
+        ("Ada Lovelace", "ada@example.org"),
+        ("Person 12", "p12@mail.example.co"),
+        ("", "a.b+c@example.org"),
+        ("ALL CAPS 99", "weird!#$%&'*+/=?^_`{|}~-@x.org"),
+        ("Ada L. Lovelace", "ada@example.org"),  # from here on: not plain, the registry's way
+        ("O'Brien, Ann", "ann@example.org"),
+        ("Zoë Ñandú 学生", "ada@example.org"),
+        ("x" * 119, "ada@example.org"),
+    ],
+)
+def test_the_recipient_header_is_what_the_header_registry_writes(name: str, email: str) -> None:
+    lines = message_bytes(render(SAMPLE, person(name=name, email=email))).split(b"\r\n")
+    start = next(n for n, line in enumerate(lines) if line.startswith(b"To: "))
+    end = next(n for n in range(start + 1, len(lines)) if not lines[n].startswith(b" "))
+    expected = policy.SMTP.header_factory(
+        "To", Address(display_name=header_text(name), addr_spec=email)
+    ).fold(policy=WIRE_POLICY)
+    assert b"".join(line + b"\r\n" for line in lines[start:end]) == expected.encode("ascii")
+
+
+def test_message_bytes_are_what_as_bytes_writes() -> None:
+    """The one-pass line ends give the stdlib generator's bytes, whatever the body's line ends."""
+    rendered = render(SAMPLE)
+    assert message_bytes(rendered) == rendered.as_bytes(policy=WIRE_POLICY)
+    plain = EmailMessage()
+    plain["Subject"] = "line ends"
+    plain.set_content("one\ntwo\r\nthree\rfour\n\nfive")
+    assert message_bytes(plain) == plain.as_bytes(policy=WIRE_POLICY)
+    assert b"one\r\ntwo\r\nthree\r\nfour\r\n\r\nfive" in message_bytes(plain)
