@@ -377,6 +377,11 @@ Index(
     Feedback.__table__.c.signal,
     Feedback.__table__.c.created_at,
 )
+# the digests whose e-mail waits (pending, or sending past a lease): found without reading every
+# digest ever recorded (migration 0021)
+Index(
+    "ix_digest_email_due", Digest.__table__.c.email_status, Digest.__table__.c.email_next_attempt_at
+)
 # per source, the items first seen since a date, read from the index alone (source value)
 Index("ix_item_source_seen", Item.__table__.c.origin_source_id, Item.__table__.c.first_seen_at)
 
