@@ -41,6 +41,11 @@ def make_engine(url: str, *, busy_timeout: float | None = None) -> Engine:
             # checkpoint every 32 MiB of WAL: fewer fsyncs in a bulk ingest
             cur.execute(f"PRAGMA wal_autocheckpoint={32 * 2**20 // SQLITE_PAGE_SIZE}")
             cur.execute("PRAGMA cache_size=-32768")
+            if busy_timeout is None:  # batch jobs and ingest
+                # statement journals in memory: a row insert whose triggers write (item_source's
+                # counts) otherwise writes each page it changes to a temporary file first
+                # (measured: 12 writes per link row, 30 % of the cost of inserting the links)
+                cur.execute("PRAGMA temp_store=MEMORY")
             cur.close()
 
     elif busy_timeout is None:

@@ -819,6 +819,31 @@ def test_sanitised_to_text_matches_html_to_text_on_sanitised_html() -> None:
     assert sanitised_to_text("<p>abc</p>", max_chars=2) == "ab"
 
 
+@pytest.mark.parametrize(
+    "html",
+    [
+        "<p>single spaced</p><p> ends </p>",  # every line squashes by stripping its ends
+        "<p>a </p> <p> b</p>",  # two spaces across a line break, none within a line
+        "<p>a  b</p>",
+        "<p>tab\tin</p><p>x</p>",
+        "<p>caf\u00e9  au lait</p>",
+        "<p>no&nbsp;break</p>",
+        "<div> </div><p>x</p><br> <br>y",
+    ],
+)
+def test_sanitised_to_text_squashes_lines_as_the_general_rule_does(
+    html: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The whole-text check that lets lines skip the general squash changes no text."""
+    from curation.ingest.clean import text as text_module
+
+    clean = sanitize_html(html, base_url="https://example.org/")
+    text = text_module.sanitised_to_text(clean)
+    assert text == html_to_text(clean)
+    monkeypatch.setattr(text_module, "_single_spaced", lambda _: False)  # the general rule only
+    assert text_module.sanitised_to_text(clean) == text
+
+
 def _random_fragment(rnd: random.Random) -> str:
     """HTML of the shapes feeds carry: nested blocks and inline tags, entities, every kind of
     whitespace (ASCII, no-break, Unicode spaces, as characters and as references), non-ASCII."""

@@ -17,7 +17,7 @@ import html as htmllib
 import re
 import threading
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from lxml import etree
 
@@ -131,16 +131,22 @@ def html_to_text(html: str | None, *, max_chars: int | None = None) -> str:
     return _join_lines(lines, max_chars)
 
 
-def _join_lines(lines: Iterable[tuple[str, str]], max_chars: int | None) -> str:
+def _join_lines(
+    lines: Iterable[tuple[str, str]],
+    max_chars: int | None,
+    squash: Callable[[str], str] | None = None,
+) -> str:
     """Lines of text, each with the break that ends it ("\n\n", "\n" or ""), → plain text.
 
     Whitespace within a line collapses to single spaces and empty lines disappear; between two
     lines of text goes the strongest break seen between them (a blank line or a newline).
+    ``squash`` does the collapsing when the caller knows a cheaper way than :func:`_squash`.
     """
+    squash = squash or _squash
     out: list[str] = []
     brk = ""  # the strongest break since the last line of text
     for raw, kind in lines:
-        text = _squash(raw)
+        text = squash(raw)
         if text:
             if out:
                 out.append(brk)
@@ -160,6 +166,20 @@ _SANITISED_TAG_RE = re.compile(r'<(/?)([a-z0-9]+)(?:[^>"]|"[^"]*")*>')
 # ASCII characters str.split() treats as whitespace, except the space itself.
 _ASCII_SPACES_BUT_SPACE = b"\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f"
 _SPACE_RUN_RE = re.compile("  +")
+
+
+def _strip_spaces(text: str) -> str:
+    """:func:`_squash` of text whose only whitespace is single spaces (see _single_spaced)."""
+    return text.strip(" ")
+
+
+def _single_spaced(text: str) -> bool:
+    """Whether ``text`` is ASCII whose only whitespace is spaces, never two in a row: then
+    every part of it squashes by stripping its end spaces (:func:`_strip_spaces`)."""
+    if "  " in text or not text.isascii():
+        return False
+    raw = text.encode("ascii")
+    return len(raw.translate(None, _ASCII_SPACES_BUT_SPACE)) == len(raw)
 
 
 def _squash(text: str) -> str:
@@ -214,7 +234,9 @@ def sanitised_to_text(html: str, *, max_chars: int | None = None) -> str:
             lines.append((_unescape_sanitised("".join(line)), kind))
             line = [pieces[i + 1]]
     lines.append((_unescape_sanitised("".join(line)), ""))
-    return _join_lines(lines, max_chars)
+    # one check for the whole text instead of one per line (most entries pass it)
+    squash = _strip_spaces if _single_spaced("".join([raw for raw, _ in lines])) else None
+    return _join_lines(lines, max_chars, squash)
 
 
 # --------------------------------------------------------------------------------------------
