@@ -114,7 +114,8 @@ async def deliver(context: JobContext, channel: str, lane: int = 0) -> str:
     """Send every recorded digest due on ``channel`` (``email``, or the webhook posts of one
     chat kind). ``CURATION_JOBS_DELIVERY_LANES`` lanes per channel run at once, on any
     workers: each message is claimed before it is sent, so the lanes of a channel share its due
-    messages between them and none is sent twice."""
+    messages between them and none is sent twice. E-mail lanes each take their own share (id
+    modulo the number of lanes), so they do not race for the same rows."""
     if channel not in CHANNELS:
         raise ValueError(f"unknown delivery channel {channel!r}")
     curation = services(context)
@@ -123,7 +124,10 @@ async def deliver(context: JobContext, channel: str, lane: int = 0) -> str:
             deliver_channels, curation.engine, curation.settings, kinds=(channel,)
         )
         return chat.line()
-    report = await asyncio.to_thread(deliver_pending, curation.engine, curation.settings)
+    lanes = curation.settings.jobs_delivery_lanes
+    report = await asyncio.to_thread(
+        deliver_pending, curation.engine, curation.settings, shard=(lane % lanes, lanes)
+    )
     return report.line()
 
 

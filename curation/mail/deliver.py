@@ -96,8 +96,10 @@ def deliver_pending(
     now: datetime | None = None,
     transport: Transport | None = None,
     render: Renderer | None = None,
+    shard: tuple[int, int] = (0, 1),
 ) -> DeliveryReport:
-    """Send every recorded digest that is due at ``now``, each once.
+    """Send every recorded digest that is due at ``now``, each once; with ``shard`` (k, n),
+    only those whose id modulo n is k (one of n delivery lanes running at once).
 
     What ``curation digests send`` and the scheduler call after building the due digests. Uses
     the transport and renderer from ``settings`` unless given; closes only its own transport.
@@ -112,6 +114,7 @@ def deliver_pending(
             settings=settings,
             now=now,
             render=render or make_renderer(settings, now=now),
+            shard=shard,
         )
     finally:
         if own:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine, update
 
-from curation.mail.deliver import DeliveryReport, _deliver, _in_order
+from curation.mail.deliver import DeliveryReport, _deliver, _in_order, deliver_pending
 from curation.mail.render import make_renderer
 from curation.mail.transport import SMTPTransport
 from curation.storage.deliveries import DeliveryRows
@@ -118,3 +118,26 @@ def test_rows_taken_by_another_sender_are_not_tried_one_by_one(
     with SMTPTransport(smtp.url, sender="digest@localhost", timeout=5) as transport:
         report = _deliver(engine, transport, settings=settings, now=NOW, render=render)
     assert report.sent == 2 and claims == [ids[0], ids[1], ids[5]]
+
+
+def test_delivery_lanes_each_send_their_own_share(
+    any_store: Store, engine: Engine, smtp: MailServer, tmp_path: Path
+) -> None:
+    """What each of the e-mail delivery jobs' lanes runs: only the digests whose id modulo the
+    number of lanes is its own; all lanes together send every digest once."""
+    settings = link_settings(engine, outbox_dir=str(tmp_path / "outbox"))
+    people = PeopleStore(engine)
+    (item,) = add_items(any_store, ["Story"])
+    for n in range(7):
+        record_digest(engine, add_person(people, n), [(item, "Story")])
+    with SMTPTransport(smtp.url, sender="digest@localhost", timeout=5) as transport:
+        first = deliver_pending(engine, settings, now=NOW, transport=transport, shard=(1, 3))
+        rows = digest_rows(engine)
+        assert {i for i, r in rows.items() if r["email_status"] == "sent"} == {
+            i for i in rows if i % 3 == 1
+        }
+        assert first.sent == len([i for i in rows if i % 3 == 1]) > 0
+        for k in (0, 2):
+            deliver_pending(engine, settings, now=NOW, transport=transport, shard=(k, 3))
+    assert {r["email_status"] for r in digest_rows(engine).values()} == {"sent"}
+    assert smtp.handler.by_recipient() == {f"p{n}@example.org": 1 for n in range(7)}
