@@ -85,7 +85,9 @@ async def signed_in(request: Request) -> PersonRecord | None:
         return None
     domain = await get_domain(request)
     service = session.sign_in_service(request, domain)
-    person = await run_in_threadpool(session.person_of, request, service)
+    person = session.known_person_of(request, service) or await run_in_threadpool(
+        session.person_of, request, service
+    )
     request.state.web_person = person
     return person
 

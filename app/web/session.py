@@ -122,6 +122,15 @@ def person_of(request: Request, service: SignIn) -> PersonRecord | None:
     return person
 
 
+def known_person_of(request: Request, service: SignIn) -> PersonRecord | None:
+    """:func:`person_of` from memory (no query, no thread), or None: then ask :func:`person_of`
+    from a thread."""
+    token = request.session.get(SESSION_FIELD)
+    if not isinstance(token, str):
+        return None
+    return service.known_session_person(token, now=utcnow())
+
+
 def sign_out(request: Request, service: SignIn) -> None:
     """End the session (for every copy of the cookie) and clear this cookie. Blocking."""
     token = request.session.get(SESSION_FIELD)

@@ -158,6 +158,19 @@ class SignIn:
             cache.put(key, (person, expires_at), stamp=stamp)
         return person
 
+    def known_session_person(self, token: str, *, now: datetime) -> PersonRecord | None:
+        """:meth:`session_person` when the key cache answers for the session now (its change
+        mark was read within its check seconds), else None; no I/O, so a page can ask it on
+        the event loop and go to a thread only when it says None."""
+        cache = self.people.key_cache
+        if cache is None or not _TOKEN.fullmatch(token or ""):
+            return None
+        known = cache.get(_SESSION_KEY + token_hash(token))
+        if known is None:
+            return None
+        person, expires_at = known
+        return person if expires_at > now else None
+
     def end_session(self, token: str, *, now: datetime) -> None:
         if _TOKEN.fullmatch(token or ""):
             self.store.end_session(token_hash(token), now=now)

@@ -146,3 +146,34 @@ def test_a_remembered_session_follows_sign_out_expiry_and_changes(
     # sign-out through this process: at once
     service.end_session(other, now=NOW)
     assert service.session_person(other, now=NOW) is None
+
+
+def test_a_known_session_is_answered_from_memory_only_while_the_cache_stands(
+    any_store: Store, tmp_path: Path
+) -> None:
+    """What a page asks on the event loop before going to a thread: the session's person when
+    the key cache holds it and its mark was read within the check, else None (never a query)."""
+    clock = [0.0]
+    cache = KeyCache(5, clock=lambda: clock[0])
+    settings = settings_for(any_store, outbox_dir=str(tmp_path / "outbox"))
+    service = SignIn(
+        SignInStore(any_store.engine), PeopleStore(any_store.engine, key_cache=cache), settings
+    )
+    person = service.people.get(_person(service))
+    token = service.start_session(person, now=NOW)
+    assert service.known_session_person(token, now=NOW) is None  # not looked up yet
+    assert service.session_person(token, now=NOW).id == person.id
+    assert service.known_session_person(token, now=NOW).id == person.id
+    hours = timedelta(hours=settings.web_session_hours)
+    assert service.known_session_person(token, now=NOW + hours) is None  # expired
+    assert service.known_session_person("forged", now=NOW) is None
+    clock[0] += 5  # the mark is due to be read again: memory alone no longer answers
+    assert service.known_session_person(token, now=NOW) is None
+    assert service.session_person(token, now=NOW).id == person.id  # reads it; nothing moved
+    assert service.known_session_person(token, now=NOW).id == person.id
+    service.end_session(token, now=NOW)  # signed out through this process: forgotten at once
+    assert service.known_session_person(token, now=NOW) is None
+    uncached = SignIn(SignInStore(any_store.engine), PeopleStore(any_store.engine), settings)
+    other = uncached.start_session(person, now=NOW)
+    assert uncached.session_person(other, now=NOW).id == person.id
+    assert uncached.known_session_person(other, now=NOW) is None  # no cache: always a thread
