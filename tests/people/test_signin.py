@@ -38,6 +38,16 @@ def _person(service: SignIn, email: str = "Ada@Example.org") -> int:
     return record.id
 
 
+def _cached_service(any_store: Store, tmp_path: Path) -> tuple[SignIn, list[float]]:
+    """A sign-in service over a people store with the key cache (as ``make_curation`` builds
+    it), on a clock the test moves (``clock[0]``, seconds)."""
+    clock = [0.0]
+    cache = KeyCache(5, clock=lambda: clock[0])
+    settings = settings_for(any_store, outbox_dir=str(tmp_path / "outbox"))
+    people = PeopleStore(any_store.engine, key_cache=cache)
+    return SignIn(SignInStore(any_store.engine), people, settings), clock
+
+
 def test_a_link_works_once(service: SignIn) -> None:
     person_id = _person(service)
     person, token = service.issue("ada@example.org", now=NOW)  # case does not matter
@@ -121,12 +131,8 @@ def test_a_remembered_session_follows_sign_out_expiry_and_changes(
     signed in; a sign-out through this process and a change to the person apply at once, one
     made elsewhere (the row ended by another process) within the cache's seconds, and a
     remembered session never outlives its expiry."""
-    clock = [0.0]
-    cache = KeyCache(5, clock=lambda: clock[0])
-    settings = settings_for(any_store, outbox_dir=str(tmp_path / "outbox"))
-    service = SignIn(
-        SignInStore(any_store.engine), PeopleStore(any_store.engine, key_cache=cache), settings
-    )
+    service, clock = _cached_service(any_store, tmp_path)
+    settings = service.settings
     person = service.people.get(_person(service))
     token = service.start_session(person, now=NOW)
     assert service.session_person(token, now=NOW).name == "Ada"
@@ -153,12 +159,8 @@ def test_a_known_session_is_answered_from_memory_only_while_the_cache_stands(
 ) -> None:
     """What a page asks on the event loop before going to a thread: the session's person when
     the key cache holds it and its mark was read within the check, else None (never a query)."""
-    clock = [0.0]
-    cache = KeyCache(5, clock=lambda: clock[0])
-    settings = settings_for(any_store, outbox_dir=str(tmp_path / "outbox"))
-    service = SignIn(
-        SignInStore(any_store.engine), PeopleStore(any_store.engine, key_cache=cache), settings
-    )
+    service, clock = _cached_service(any_store, tmp_path)
+    settings = service.settings
     person = service.people.get(_person(service))
     token = service.start_session(person, now=NOW)
     assert service.known_session_person(token, now=NOW) is None  # not looked up yet
