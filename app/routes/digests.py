@@ -111,7 +111,7 @@ async def recommendations(
             raise InvalidInput("since is out of range") from exc
     answers: LiveAnswers = request.app.state.live_answers
     key = (me, limit, since)
-    build = partial(_build, request, domain, me, key, since, limit)
+    build = partial(_build, request, answers, domain, me, key, since, limit)
     # answered on the event loop (no thread, no query) while nothing it depends on changed
     version = domain.recommender.live_version(me.id)
     answer = answers.get(key, version)
@@ -131,6 +131,7 @@ async def recommendations(
 
 async def _build(
     request: Request,
+    answers: LiveAnswers,
     domain: Curation,
     me: PersonRecord,
     key: tuple,
@@ -144,7 +145,6 @@ async def _build(
         limiter=_live_threads(request),
     )
     page = RecommendationPage(items=[recommendation_out(r) for r in found.items], note=found.note)
-    answers: LiveAnswers = request.app.state.live_answers
     return answers.put(key, found.version, page.model_dump_json().encode(), made)
 
 
