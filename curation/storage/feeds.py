@@ -96,6 +96,14 @@ _ITEM_IDS_SQL = (
 _HAS_ITEMS_SQL = "SELECT 1 FROM item_source WHERE source_id = {m} LIMIT 1"
 _SOURCE_KEYS_SQL = "SELECT url, item_key FROM source WHERE id = {m}"
 _REKEY_SQL = "UPDATE item_source SET guid = {m} WHERE id = {m}"
+# a feed's new links added to its source's item count, in the transaction that inserts them:
+# this write path is the only code that inserts links (a trigger takes deleted ones away;
+# migrations 0018 and 0022)
+_COUNT_LINKS_SQL = (
+    "INSERT INTO source_item_count (source_id, item_count) VALUES ({m}, {m}) "
+    "ON CONFLICT (source_id) "
+    "DO UPDATE SET item_count = source_item_count.item_count + EXCLUDED.item_count"
+)
 # a stored feed's source row: validators saved with its items, errors cleared; the feed's own
 # title and link fill the source's only where it has none
 _SOURCE_OK_SQL = (
@@ -390,7 +398,8 @@ class Store(SourceStore):
                     if found.owner_id != source_id and self._claim(txn, feed, found, firsts[key]):
                         updated += 1
         links = [(source_id, it.guid, ids[it.dedupe_key], seen_at) for it in fresh]
-        self._bulk_insert(conn, item_source_table, _LINK_COLUMNS, links)
+        if linked := self._bulk_insert(conn, item_source_table, _LINK_COLUMNS, links):
+            conn.exec_driver_sql(self._sql(_COUNT_LINKS_SQL), (source_id, linked))
         return SaveResult(inserted, updated, len(fresh) - inserted, rekeyed, warning)
 
     @staticmethod

@@ -23,7 +23,8 @@ from curation.paging import DEFAULT_LIMIT, Page, check_limit, decode_cursor, pag
 from curation.storage.tables import Source, SourceItemCount
 
 source_table = Source.__table__
-#: each source's item count, kept by triggers on ``item_source`` (migration 0018)
+#: each source's item count: added by the store's write path, taken away by a trigger on
+#: ``item_source`` deletes (migrations 0018 and 0022)
 count_table = SourceItemCount.__table__
 
 _CHUNK = 500  # rows per statement: well under SQLite's bound-parameter limit
@@ -176,8 +177,8 @@ class SourceStore:
         self, *, limit: int = DEFAULT_LIMIT, cursor: str | None = None, with_counts: bool = True
     ) -> Page[SourceRecord]:
         """A page of sources by id (ascending), each with its item count (one row per source
-        of ``source_item_count``, kept by triggers; 0 when not ``with_counts``: a list of
-        choices does not need it); ``cursor`` is the ``next_cursor`` of the previous page."""
+        of ``source_item_count``; 0 when not ``with_counts``: a list of choices does not need
+        it); ``cursor`` is the ``next_cursor`` of the previous page."""
         check_limit(limit)
         after = decode_cursor(cursor)
         if with_counts:

@@ -105,9 +105,11 @@ class Item(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     dedupe_key: str = Field(sa_column=Column(Text, nullable=False, unique=True))
+    # found by ix_item_source_seen (origin_source_id, first_seen_at): no index of its own
+    # (migration 0022)
     origin_source_id: int | None = Field(
         default=None,
-        sa_column=_ref("source", ondelete="SET NULL", index=True, nullable=True),
+        sa_column=_ref("source", ondelete="SET NULL", nullable=True),
     )
     url: str | None = Field(default=None, sa_column=Column(Text))
     title: str = Field(sa_column=Column(Text, nullable=False))
@@ -132,8 +134,8 @@ class ItemSource(SQLModel, table=True):
     )
 
     id: int | None = Field(default=None, primary_key=True)
-    # indexed alone (migration 0015): counting a source's items reads this narrow index
-    source_id: int = Field(sa_column=_ref("source", index=True))
+    # found by the unique (source_id, guid) index: no index of its own (migration 0022)
+    source_id: int = Field(sa_column=_ref("source"))
     guid: str = Field(sa_column=Column(Text, nullable=False))
     item_id: int = Field(sa_column=_ref("item", index=True))
     first_seen_at: datetime = Field(default_factory=utcnow, sa_column=_ts(nullable=False))
@@ -641,12 +643,13 @@ class SourceItemCount(SQLModel, table=True):
     """How many ``item_source`` rows each source has: its item count, read by the sources page
     in one row per source instead of counting an index entry per item.
 
-    Kept by the database itself (migration 0018): triggers on ``item_source`` add one per row
-    inserted and take one away per row deleted (cascades from a deleted item or source too),
-    whichever code writes the rows. A separate table, so that rebuilding ``source`` on SQLite
-    (a later migration's ``batch_alter_table``) never touches a trigger; a migration that
-    rebuilds ``item_source`` must create the triggers again (``tests/storage/test_source_counts``
-    checks they exist at head and agree with a recount). No row: no items.
+    The store adds a feed's inserted links in the transaction that inserts them (the only code
+    that inserts links; migration 0022), and a trigger on ``item_source`` takes one away per row
+    deleted (cascades from a deleted item or source too, whichever code deletes them;
+    migration 0018). A separate table, so that rebuilding ``source`` on SQLite (a later
+    migration's ``batch_alter_table``) never touches a trigger; a migration that rebuilds
+    ``item_source`` must create the delete trigger again (``tests/storage/test_source_counts``
+    checks it exists at head and that the counts agree with a recount). No row: no items.
     """
 
     __tablename__ = "source_item_count"

@@ -257,12 +257,11 @@ def test_a_database_at_0006_upgrades_with_its_data_and_search(sqlite_url: str) -
         triggers = conn.exec_driver_sql(
             "SELECT name FROM sqlite_master WHERE type='trigger' ORDER BY name"
         ).scalars()
-        # the search index's, and the per-source counts' (migration 0018)
+        # the search index's, and the per-source counts' deletes (migrations 0018 and 0022)
         assert list(triggers) == [
             "item_fts_ad",
             "item_fts_au",
             "item_source_count_delete",
-            "item_source_count_insert",
         ]
     assert _titles(engine, "octopus") == ["Octopus arms", "Octopus cognition"]
 
