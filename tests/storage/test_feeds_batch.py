@@ -57,5 +57,5 @@ def test_a_batch_engine_stores_what_a_request_engine_stores(tmp_path: Path) -> N
     batch = _ingest(make_engine(urls[0]))
     request = _ingest(make_engine(urls[1], busy_timeout=5.0))
     assert batch == request
-    assert batch[2] == [(1, 20), (2, 20)]  # the link counts the triggers keep
+    assert batch[2] == [(1, 20), (2, 20)]  # the link counts the store keeps
     assert len(batch[3]) == len(batch[4]) == 30  # every new item is searchable
