@@ -23,7 +23,10 @@ transaction), the write path went from ~79 to ~66 µs per entry with this migrat
   deleted by cascades from items and sources, whichever code deletes those.
 """
 
+import importlib.util
 from collections.abc import Sequence
+from pathlib import Path
+from types import ModuleType
 
 from alembic import op
 
@@ -32,30 +35,16 @@ down_revision: str | None = "0021"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-_SQLITE_INSERT_TRIGGER = """
-    CREATE TRIGGER item_source_count_insert AFTER INSERT ON item_source
-    BEGIN
-        INSERT INTO source_item_count (source_id, item_count) VALUES (NEW.source_id, 1)
-        ON CONFLICT (source_id) DO UPDATE SET item_count = item_count + 1;
-    END
-    """
-_PG_INSERT_TRIGGER = (
-    """
-    CREATE FUNCTION source_item_count_added() RETURNS trigger LANGUAGE plpgsql AS $$
-    BEGIN
-        INSERT INTO source_item_count (source_id, item_count)
-        SELECT source_id, count(*) FROM added GROUP BY source_id
-        ON CONFLICT (source_id)
-        DO UPDATE SET item_count = source_item_count.item_count + EXCLUDED.item_count;
-        RETURN NULL;
-    END $$
-    """,
-    """
-    CREATE TRIGGER item_source_count_insert AFTER INSERT ON item_source
-    REFERENCING NEW TABLE AS added FOR EACH STATEMENT
-    EXECUTE FUNCTION source_item_count_added()
-    """,
-)
+
+def _migration_0018() -> ModuleType:
+    """Migration 0018's module (its file name is no Python module name), whose
+    ``create_triggers`` makes the count triggers this migration's downgrade puts back."""
+    path = Path(__file__).with_name("0018_source_item_counts.py")
+    spec = importlib.util.spec_from_file_location("curation_migration_0018", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def upgrade() -> None:
@@ -69,10 +58,12 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    # 0018's triggers again: the delete trigger is dropped to be made anew with the insert one
     if op.get_bind().dialect.name == "sqlite":
-        op.execute(_SQLITE_INSERT_TRIGGER)
+        op.execute("DROP TRIGGER IF EXISTS item_source_count_delete")
     else:
-        for statement in _PG_INSERT_TRIGGER:
-            op.execute(statement)
+        op.execute("DROP TRIGGER IF EXISTS item_source_count_delete ON item_source")
+        op.execute("DROP FUNCTION IF EXISTS source_item_count_removed()")
+    _migration_0018().create_triggers()
     op.create_index("ix_item_origin_source_id", "item", ["origin_source_id"], unique=False)
     op.create_index("ix_item_source_source_id", "item_source", ["source_id"], unique=False)

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import delete, event, func, insert, select
+from sqlalchemy import Connection, delete, event, func, insert, select
 
-from curation.storage.engine import make_engine, upgrade
+from alembic import command
+from curation.storage.engine import alembic_config, make_engine, upgrade
 from curation.storage.feeds import Store
 from curation.storage.tables import Item, ItemSource, Source, SourceItemCount
 from tests.helpers.store import clean_item, save
@@ -118,6 +119,39 @@ def test_the_delete_trigger_exists_at_head(sqlite_url: str) -> None:
         assert sorted(found) == ["item_source_count_delete"]
 
 
+def test_a_downgrade_below_0022_puts_the_insert_trigger_back(sqlite_url: str) -> None:
+    upgrade(sqlite_url)
+    command.downgrade(alembic_config(sqlite_url), "0021")
+    store = Store(make_engine(sqlite_url))
+    with store.engine.connect() as conn:
+        found = conn.exec_driver_sql(
+            "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'item_source'"
+        ).scalars()
+        assert sorted(found) == ["item_source_count_delete", "item_source_count_insert"]
+    a = store.add_source("https://a.example.org/feed").id
+    with store.engine.begin() as conn:  # at 0021 the trigger counts links, whoever adds them
+        _insert_linked(conn, a, "k", datetime.now(UTC))
+    assert stored_counts(store) == counted(store) == {a: 1}
+
+
+def _insert_linked(conn: Connection, source: int, key: str, now: datetime) -> None:
+    """An item and its link to ``source``, inserted without the store (as older code did)."""
+    item = conn.execute(
+        insert(Item).values(
+            dedupe_key=key,
+            title=key,
+            summary_html="",
+            content_html="",
+            text="",
+            content_hash="h",
+            first_seen_at=now,
+        )
+    ).inserted_primary_key[0]
+    conn.execute(
+        insert(ItemSource).values(source_id=source, guid=key, item_id=item, first_seen_at=now)
+    )
+
+
 def test_upgrading_a_database_with_items_fills_the_counts(sqlite_url: str) -> None:
     upgrade(sqlite_url, "0017")
     store = Store(make_engine(sqlite_url))
@@ -130,22 +164,7 @@ def test_upgrading_a_database_with_items_fills_the_counts(sqlite_url: str) -> No
             for url in ("https://a.example.org/feed", "https://b.example.org/feed")
         )
         for n, source in enumerate((a, a, a, b)):
-            item = conn.execute(
-                insert(Item).values(
-                    dedupe_key=f"k{n}",
-                    title=f"t{n}",
-                    summary_html="",
-                    content_html="",
-                    text="",
-                    content_hash="h",
-                    first_seen_at=now,
-                )
-            ).inserted_primary_key[0]
-            conn.execute(
-                insert(ItemSource).values(
-                    source_id=source, guid=f"g{n}", item_id=item, first_seen_at=now
-                )
-            )
+            _insert_linked(conn, source, f"k{n}", now)
     upgrade(sqlite_url)
     assert stored_counts(store) == counted(store) == {a: 3, b: 1}
     save(store, b, clean_item("new"))
