@@ -42,6 +42,7 @@ from app.routes import (
     sources,
     teams,
 )
+from app.routing import gate_routes
 from app.schemas import Problem
 from app.web import site as web
 from curation import __version__
@@ -131,6 +132,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     application.add_middleware(AddressRateLimit, limits=application.state.rate_limits)
     application.add_middleware(RequestMetrics, metrics=application.state.metrics)
     application.add_middleware(RequestId)
+    gate_routes(application)
     return application
 
 
