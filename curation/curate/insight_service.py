@@ -318,10 +318,13 @@ class InsightService:
 
     # ---- one item ----------------------------------------------------------------------------
 
-    def item_reach(self, item_id: int, now: datetime | None = None) -> ItemReach:
+    def item_reach(
+        self, item_id: int, now: datetime | None = None, *, known: bool = False
+    ) -> ItemReach:
         """Which declared interests ``item_id`` matches above the relevance floor, and how
-        many people declared at least one of them."""
-        if not self.items.exists(item_id):
+        many people declared at least one of them. ``known``: the caller has just read the
+        item (it exists: not asked again); else an unknown id is NotFound."""
+        if not known and not self.items.exists(item_id):
             raise NotFound(f"item {item_id} does not exist", resource_id=item_id)
         return self._cached(("item", item_id), now, lambda _at: self._item_reach(item_id))
 

@@ -69,6 +69,11 @@ _SOURCES_OF = (
 _TITLES = select(source_table.c.id, source_table.c.title).where(
     source_table.c.id.in_(bindparam("ids", expanding=True))
 )
+#: one item with its text (:meth:`ItemQueries.get`), and whether one exists: built once
+_GET = select(*_LIST_COLUMNS, item_table.c.content_html.label("content")).where(
+    item_table.c.id == bindparam("item_id")
+)
+_EXISTS = select(item_table.c.id).where(item_table.c.id == bindparam("item_id"))
 _FTS = table("item_fts", column("rowid"))
 #: SQLite, no filters: the page's matches ranked and cut in the search table's own query, then
 #: joined to their item rows (see :meth:`ItemQueries._search`); built once, not per search
@@ -162,6 +167,11 @@ class ItemQueries:
     ) -> Page[ItemRecord]:
         check_limit(limit)
         searching = q is not None and bool(q.strip())
+        filtered = source_id is not None or since is not None or bool(category)
+        if searching and not filtered and self.dialect == "sqlite":
+            # the search's own statement, built once (:meth:`_search`): no list query to build
+            terms = search_terms(q or "")
+            return self._search(None, terms, limit, cursor) if terms else Page([], None)
         before = None if searching else decode_cursor(cursor)
         query = select(*_LIST_COLUMNS).order_by(item_table.c.id.desc()).limit(limit + 1)
         if before is not None:
@@ -180,7 +190,6 @@ class ItemQueries:
             terms = search_terms(q)
             if not terms:
                 return Page([], None)
-            filtered = source_id is not None or since is not None or bool(category)
             return self._search(query, terms, limit, cursor, filtered=filtered)
         with self.engine.connect() as conn:
             rows = conn.execute(query).all()
@@ -189,7 +198,7 @@ class ItemQueries:
 
     def _search(
         self,
-        query,  # noqa: ANN001 - the list's select, with its filters
+        query,  # noqa: ANN001 - the list's select with its filters (None: SQLite, no filters)
         terms: list[str],
         limit: int,
         cursor: str | None,
@@ -237,10 +246,7 @@ class ItemQueries:
 
     def get(self, item_id: int) -> ItemRecord:
         with self.engine.connect() as conn:
-            query = select(*_LIST_COLUMNS, item_table.c.content_html.label("content")).where(
-                item_table.c.id == item_id
-            )
-            rows = conn.execute(query).all()
+            rows = conn.execute(_GET, {"item_id": item_id}).all()
             if not rows:
                 raise NotFound(f"item {item_id} does not exist", resource_id=item_id)
             return self._records(conn, rows)[0]
@@ -263,10 +269,7 @@ class ItemQueries:
 
     def exists(self, item_id: int) -> bool:
         with self.engine.connect() as conn:
-            return (
-                conn.execute(select(item_table.c.id).where(item_table.c.id == item_id)).first()
-                is not None
-            )
+            return conn.execute(_EXISTS, {"item_id": item_id}).first() is not None
 
     # ---- helpers ---------------------------------------------------------------------------
 

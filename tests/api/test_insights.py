@@ -13,6 +13,7 @@ from sqlalchemy import func, insert, select
 
 from curation.clock import utcnow
 from curation.curate.insights import FEWER_THAN_5, people_figure
+from curation.errors import NotFound
 from curation.storage.tables import Digest, DigestItem, InterestSnapshot, ItemOpen
 from tests.helpers.api import Actor, Api
 from tests.helpers.store import clean_item
@@ -371,3 +372,21 @@ def test_interest_trend_from_daily_snapshots(api: Api, world) -> None:
             select(func.count()).select_from(InterestSnapshot).where(InterestSnapshot.day == today)
         ).scalar_one()
     assert rows == 3
+
+
+def test_an_item_just_read_is_not_looked_up_again_for_its_reach(api: Api, world) -> None:
+    """The item's page has read the item: its reach does not ask whether it exists again
+    (``known=True``); asked alone, an unknown id is still NotFound."""
+    service = api.app.state.domain.get().insights
+    item = world["recent"][3]
+    asked: list[int] = []
+    exists = service.items.exists
+    service.items.exists = lambda item_id: asked.append(item_id) or exists(item_id)
+    try:
+        known = service.item_reach(item, known=True)
+        assert asked == []
+        assert service.item_reach(item) == known and asked == [item]
+        with pytest.raises(NotFound):
+            service.item_reach(999999)
+    finally:
+        del service.items.exists

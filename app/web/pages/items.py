@@ -80,7 +80,7 @@ def item_page(
     item = domain.items.get(item_id)
     gems = domain.gems.list(item_id=item_id, limit=MAX_LIMIT).items
     insights = getattr(domain, "insights", None)
-    reach = insights.item_reach(item_id) if insights is not None else None
+    reach = insights.item_reach(item_id, known=True) if insights is not None else None
     collections = getattr(domain, "collections", None)
     return render.page(
         request,
