@@ -106,7 +106,7 @@ class Settings(BaseSettings):
         5 * 1024 * 1024, gt=0, description="OPML imports above this get 413"
     )
     api_threads: int = Field(
-        4,
+        2,
         ge=1,
         le=200,
         description=(
