@@ -164,14 +164,20 @@ class ItemQueries:
         limit: int = DEFAULT_LIMIT,
         cursor: str | None = None,
         category: str | None = None,
+        with_sources: bool = True,
     ) -> Page[ItemRecord]:
+        """A page of items, newest first, or best match first with ``q``. Without
+        ``with_sources`` each record's ``sources`` is left empty (not read: a list that shows
+        only the origin source saves a query); its ``source`` is read all the same."""
         check_limit(limit)
         searching = q is not None and bool(q.strip())
         filtered = source_id is not None or since is not None or bool(category)
         if searching and not filtered and self.dialect == "sqlite":
             # the search's own statement, built once (:meth:`_search`): no list query to build
             terms = search_terms(q or "")
-            return self._search(None, terms, limit, cursor) if terms else Page([], None)
+            if not terms:
+                return Page([], None)
+            return self._search(None, terms, limit, cursor, with_sources=with_sources)
         before = None if searching else decode_cursor(cursor)
         query = select(*_LIST_COLUMNS).order_by(item_table.c.id.desc()).limit(limit + 1)
         if before is not None:
@@ -190,10 +196,12 @@ class ItemQueries:
             terms = search_terms(q)
             if not terms:
                 return Page([], None)
-            return self._search(query, terms, limit, cursor, filtered=filtered)
+            return self._search(
+                query, terms, limit, cursor, filtered=filtered, with_sources=with_sources
+            )
         with self.engine.connect() as conn:
             rows = conn.execute(query).all()
-            records = self._records(conn, rows)
+            records = self._records(conn, rows, with_sources)
         return page_of(records, limit)
 
     def _search(
@@ -204,6 +212,7 @@ class ItemQueries:
         cursor: str | None,
         *,
         filtered: bool = False,
+        with_sources: bool = True,
     ) -> Page[ItemRecord]:
         """Matches of every term, best first (BM25 on SQLite, ``ts_rank`` on PostgreSQL), then
         newest; paged by offset, since relevance is not a stored key.
@@ -240,7 +249,7 @@ class ItemQueries:
             )
         with self.engine.connect() as conn:
             rows = conn.execute(query, values).all()
-            records = self._records(conn, rows)
+            records = self._records(conn, rows, with_sources)
         more = len(records) > limit
         return Page(records[:limit], encode_offset(offset + limit) if more else None)
 
@@ -291,20 +300,28 @@ class ItemQueries:
             ):
                 raise NotFound(f"source {source_id} does not exist", resource_id=source_id)
 
-    def _records(self, conn, rows: Sequence) -> list[ItemRecord]:  # noqa: ANN001
+    def _records(
+        self,
+        conn,  # noqa: ANN001
+        rows: Sequence,
+        with_sources: bool = True,
+    ) -> list[ItemRecord]:
         """Rows of :data:`_LIST_COLUMNS` (plus ``content`` or ``text`` where selected) as
-        records, with their sources. Rows are read by position and the sources' query is built
-        once (a page of 30 results: 0.17 ms here instead of 0.41 ms, measured)."""
+        records, with their sources (``sources`` left empty without ``with_sources``). Rows are
+        read by position and the sources' query is built once (a page of 30 results: 0.17 ms
+        here instead of 0.41 ms, measured)."""
         carried: dict[int, list[SourceRef]] = {}
         titles: dict[int, str | None] = {}
         if not rows:
             return []
-        for item_id, sid, title in conn.execute(_SOURCES_OF, {"ids": [r[0] for r in rows]}):
-            carried.setdefault(item_id, []).append(SourceRef(sid, title))
-            titles[sid] = title
+        if with_sources:
+            ids = [r[0] for r in rows]
+            for item_id, sid, title in conn.execute(_SOURCES_OF, {"ids": ids}):
+                carried.setdefault(item_id, []).append(SourceRef(sid, title))
+                titles[sid] = title
         origins = {r[_ORIGIN] for r in rows if r[_ORIGIN]} - set(titles)
         if origins:
-            titles.update(conn.execute(_TITLES, {"ids": list(origins)}).tuples())
+            titles.update(conn.execute(_TITLES, {"ids": list(origins)}).tuples().all())
         extra = rows[0]._fields[_ORIGIN + 1 :]  # ``content`` or ``text``, when selected
         records = []
         for r in rows:

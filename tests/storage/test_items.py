@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import fields
+from dataclasses import fields, replace
 from datetime import timedelta
 
 import pytest
@@ -167,6 +167,23 @@ def test_get_names_origin_and_every_source(any_store: Store, items: ItemQueries)
     assert items.exists(item_id) and not items.exists(item_id + 1)
     with pytest.raises(NotFound):
         items.get(item_id + 1)
+
+
+def test_a_list_without_sources_still_names_the_origin(
+    any_store: Store, items: ItemQueries
+) -> None:
+    """``with_sources=False`` leaves ``sources`` unread and everything else as it was, the
+    origin's title included (read on its own then), when searching or not."""
+    a = any_store.add_source("https://a.example.org/feed", title="A").id
+    b = any_store.add_source("https://b.example.org/feed", title="B").id
+    save(any_store, a, clean_item("x", text="shared words"), clean_item("y", text="words"))
+    save(any_store, b, clean_item("x"))
+    for query in (None, "words"):
+        full = items.list(q=query).items
+        brief = items.list(q=query, with_sources=False).items
+        assert [r.sources for r in brief] == [(), ()] and all(r.sources for r in full)
+        assert [replace(r, sources=()) for r in full] == brief
+        assert {(r.source.id, r.source.title) for r in brief} == {(a, "A")}
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -51,6 +51,7 @@ def search(
         category=category or None,
         limit=PAGE_SIZE,
         cursor=cursor,
+        with_sources=False,  # the list shows each item's origin source only
     )
     # the filter's choices: id, title and category of each source, nothing more
     sources = domain.store.source_choices(limit=MAX_LIMIT)
