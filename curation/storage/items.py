@@ -321,7 +321,7 @@ class ItemQueries:
                 titles[sid] = title
         origins = {r[_ORIGIN] for r in rows if r[_ORIGIN]} - set(titles)
         if origins:
-            titles.update(conn.execute(_TITLES, {"ids": list(origins)}).tuples().all())
+            titles.update((sid, title) for sid, title in conn.execute(_TITLES, {"ids": [*origins]}))
         extra = rows[0]._fields[_ORIGIN + 1 :]  # ``content`` or ``text``, when selected
         records = []
         for r in rows:
