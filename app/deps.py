@@ -169,9 +169,7 @@ async def current_person(
     limits.refuse_blocked_address(address)  # used up its failures: no key is even looked at
     if (credentials is None or not credentials.credentials) and web_session.has_session(request):
         service = web_session.sign_in_service(request, domain)
-        person = web_session.known_person_of(request, service) or await run_in_threadpool(
-            web_session.person_of, request, service
-        )
+        person = await web_session.session_person(request, service)
         if person is not None:  # the web pages' session cookie (see require: reads only)
             request.state.by_session = True
             limits.key(f"web-session:{person.id}")

@@ -21,7 +21,6 @@ from typing import Annotated, Any, TypeVar
 from fastapi import Depends, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
-from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 from starlette.responses import Response
 
@@ -85,9 +84,7 @@ async def signed_in(request: Request) -> PersonRecord | None:
         return None
     domain = await get_domain(request)
     service = session.sign_in_service(request, domain)
-    person = session.known_person_of(request, service) or await run_in_threadpool(
-        session.person_of, request, service
-    )
+    person = await session.session_person(request, service)
     request.state.web_person = person
     return person
 

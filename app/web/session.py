@@ -24,6 +24,7 @@ import hashlib
 import hmac
 import secrets
 
+from starlette.concurrency import run_in_threadpool
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -129,6 +130,12 @@ def known_person_of(request: Request, service: SignIn) -> PersonRecord | None:
     if not isinstance(token, str):
         return None
     return service.known_session_person(token, now=utcnow())
+
+
+async def session_person(request: Request, service: SignIn) -> PersonRecord | None:
+    """:func:`person_of` for async code: answered on the event loop when the key cache holds
+    the session (:func:`known_person_of`), else from a thread."""
+    return known_person_of(request, service) or await run_in_threadpool(person_of, request, service)
 
 
 def sign_out(request: Request, service: SignIn) -> None:
