@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -49,6 +50,7 @@ from curation import __version__
 from curation.errors import SchemaNotCurrent
 from curation.longlived import settle
 from curation.metrics import ServiceMetrics
+from curation.services import Curation
 from curation.settings import Settings, get_settings
 
 _PROBLEMS = {
@@ -66,6 +68,24 @@ _PROBLEMS = {
 log = logging.getLogger(__name__)
 
 
+def warm_up(domain: Curation) -> threading.Thread:
+    """Load the ranking model (and calibrate the declared phrases) in a background thread,
+    started once the app serves: on 100,000 items that takes seconds, which the first request
+    that needs the model (an item's page, its reach, recommendations) would otherwise wait for.
+    Start-up and ``/healthz`` do not wait for it; a request that needs the model meanwhile
+    waits for the load under way (:meth:`~curation.rank.recommender.Recommender.model`)."""
+
+    def warm() -> None:
+        try:
+            domain.insights.warm()
+        except Exception:  # noqa: BLE001 - the first request that needs the model tries again
+            log.warning("the ranking model was not loaded at start-up", exc_info=True)
+
+    thread = threading.Thread(target=warm, name="warm-up", daemon=True)
+    thread.start()
+    return thread
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     metrics = ServiceMetrics()
@@ -77,9 +97,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # working at once finish sooner than many fighting over the interpreter
         to_thread.current_default_thread_limiter().total_tokens = settings.api_threads
         try:
-            await asyncio.to_thread(domain.get)
+            built = await asyncio.to_thread(domain.get)
         except SchemaNotCurrent as exc:  # served anyway: every answer says why it cannot help
             log.error("not serving the database: %s", exc.detail)
+        else:
+            application.state.warm_up = warm_up(built)
         settle()  # what lives as long as the process: out of the collector's full passes
         yield
         domain.close()

@@ -25,7 +25,12 @@ from curation.curate.collections import (
     new_token,
 )
 from curation.errors import NotFound
-from curation.storage.collections import CollectionRow, CollectionStore, GemChoice
+from curation.storage.collections import (
+    CollectionChoice,
+    CollectionRow,
+    CollectionStore,
+    GemChoice,
+)
 from curation.storage.gems import GemRecord
 
 FEED_CACHE_SECONDS = 300
@@ -70,6 +75,11 @@ class CollectionService:
     def list(self) -> list[CollectionRecord]:
         """Every collection, newest first, without its gems (``gem_count`` says how many)."""
         return [self._record(row, ()) for row in self.store.list()]
+
+    def choices(self) -> list[CollectionChoice]:
+        """Every collection's id and name, newest first: what a list of choices shows (no gem
+        counts, no feed URLs)."""
+        return self.store.choices()
 
     def get(self, collection_id: int) -> CollectionRecord:
         row = self.store.get(collection_id)

@@ -53,7 +53,7 @@ from curation.curate.insights import (
     share,
 )
 from curation.errors import InvalidInput, NotFound
-from curation.rank.reach import coverage, matches
+from curation.rank.reach import calibrate, coverage, matches
 from curation.rank.recommender import Recommender
 from curation.settings import Settings
 from curation.storage.insights import InsightQueries
@@ -327,6 +327,23 @@ class InsightService:
         if not known and not self.items.exists(item_id):
             raise NotFound(f"item {item_id} does not exist", resource_id=item_id)
         return self._cached(("item", item_id), now, lambda _at: self._item_reach(item_id))
+
+    def warm(self) -> bool:
+        """Load the ranking model and calibrate the phrases an item's reach is checked against,
+        now, rather than in the first request that needs them: on 100,000 items loading the
+        model takes seconds (an API process calls this from a background thread at start-up,
+        :func:`app.main.create_app`). False when there is no model yet."""
+        model = self.recommender.model()
+        if model is None:
+            return False
+        phrases = self.queries.interest_phrases(MAX_REACH_PHRASES)
+        calibrate(
+            model,
+            [p.phrase for p in phrases],
+            self.recommender.config,
+            self.recommender.phrase_cache(model),
+        )
+        return True
 
     def _item_reach(self, item_id: int) -> ItemReach:
         model = self.recommender.model()

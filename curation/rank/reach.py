@@ -27,9 +27,17 @@ def _relevance(
     cache: PhraseCache | None,
 ) -> sp.csr_matrix:
     """(phrases × rows) calibrated relevance, sparse."""
-    keys = [normalise_phrase(p) for p in phrases]
-    vectors = calibrated_phrases(model, keys, config, cache)
+    vectors = calibrate(model, phrases, config, cache)
     return (vectors @ model.matrix[rows].T).tocsr()
+
+
+def calibrate(
+    model: CorpusModel, phrases: Sequence[str], config: RankConfig, cache: PhraseCache | None
+) -> sp.csr_matrix:
+    """(phrases × terms) calibrated vectors of ``phrases`` as matching sees them, each kept in
+    ``cache`` (on 5,000 declared phrases the first computation takes about a second: see
+    :meth:`curation.curate.insight_service.InsightService.warm`)."""
+    return calibrated_phrases(model, [normalise_phrase(p) for p in phrases], config, cache)
 
 
 def coverage(

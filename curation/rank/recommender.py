@@ -152,6 +152,10 @@ class Recommender:
         """Whether a fitted model exists (nothing can be ranked before the first fit)."""
         return self._model is not None or self.store.latest() is not None
 
+    def loaded(self) -> bool:
+        """Whether this process holds a model already (no query: :meth:`model` loads one)."""
+        return self._model is not None
+
     def model(self) -> CorpusModel | None:
         """The stored model plus every item added or tagged as a gem since (no refit). A new
         model is kept out of the garbage collector's full passes (:mod:`curation.longlived`)."""

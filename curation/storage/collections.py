@@ -52,6 +52,23 @@ _SELECT = select(
 )
 
 
+#: one collection (built once: a collection's page reads it at every view)
+_GET = _SELECT.where(C.c.id == bindparam("collection_id"))
+
+
+@dataclass(frozen=True, slots=True)
+class CollectionChoice:
+    """A collection as a list of choices shows it (an item's page: "add to collection"): no
+    gem count, which :meth:`CollectionStore.list` reads with a subquery a collection."""
+
+    id: int
+    name: str
+
+
+#: every collection's id and name, newest first like :meth:`CollectionStore.list` (built once)
+_CHOICES = select(C.c.id, C.c.name).order_by(C.c.id.desc())
+
+
 @dataclass(frozen=True, slots=True)
 class GemChoice:
     """A gem as a list of choices shows it (the collection page's "add a gem")."""
@@ -106,7 +123,7 @@ class CollectionStore:
 
     def get(self, collection_id: int) -> CollectionRow:
         with self.engine.connect() as conn:
-            row = conn.execute(_SELECT.where(C.c.id == collection_id)).first()
+            row = conn.execute(_GET, {"collection_id": collection_id}).first()
         if row is None:
             raise NotFound(f"collection {collection_id} does not exist", resource_id=collection_id)
         return _row(row)
@@ -120,6 +137,11 @@ class CollectionStore:
         """Every collection, newest first."""
         with self.engine.connect() as conn:
             return [_row(r) for r in conn.execute(_SELECT.order_by(C.c.id.desc()))]
+
+    def choices(self) -> list[CollectionChoice]:
+        """Every collection's id and name, newest first (as :meth:`list`)."""
+        with self.engine.connect() as conn:
+            return [CollectionChoice(*row) for row in conn.execute(_CHOICES)]
 
     def gems(self, collection_id: int) -> list[GemRecord]:
         """The collection's gems in its order."""

@@ -90,6 +90,11 @@ _FTS_SEARCH = (
     .join(_FTS_PAGE, _FTS_PAGE.c.rowid == item_table.c.id)
     .order_by(_FTS_PAGE.c.relevance, item_table.c.id.desc())
 )  # FTS5's rank is BM25 negated: lower is better
+#: :data:`_FTS_SEARCH` with each origin source's id and title joined (a list without
+#: ``with_sources`` reads them in the same statement, not in a second one: :meth:`_origins`)
+_FTS_SEARCH_ORIGINS = _FTS_SEARCH.add_columns(source_table.c.id, source_table.c.title).outerjoin(
+    source_table, source_table.c.id == item_table.c.origin_source_id
+)
 _WORD = re.compile(r"\w")
 _WORDS = re.compile(r"\w+")
 
@@ -224,12 +229,17 @@ class ItemQueries:
         offset = decode_offset(cursor)
         values: dict[str, object] = {}
         if self.dialect == "sqlite" and not filtered:
-            query = _FTS_SEARCH
             values = {
                 "fts_match": fts5_match(terms),
                 "page_limit": limit + 1,
                 "page_offset": offset,
             }
+            if not with_sources:
+                with self.engine.connect() as conn:
+                    records = self._origins(conn.execute(_FTS_SEARCH_ORIGINS, values).all())
+                more = len(records) > limit
+                return Page(records[:limit], encode_offset(offset + limit) if more else None)
+            query = _FTS_SEARCH
         elif self.dialect == "sqlite":
             query = query.order_by(None).limit(limit + 1).offset(offset)
             match = bindparam("fts_match", fts5_match(terms))
@@ -299,6 +309,22 @@ class ItemQueries:
                 is None
             ):
                 raise NotFound(f"source {source_id} does not exist", resource_id=source_id)
+
+    @staticmethod
+    def _origins(rows: Sequence) -> list[ItemRecord]:
+        """Rows of :data:`_LIST_COLUMNS` followed by the origin source's id and title (None
+        when it was deleted) as records without ``sources``: what :meth:`_records` makes of
+        them without ``with_sources``, with no query of its own."""
+        return [
+            ItemRecord(
+                *r[:_ORIGIN],
+                source=SourceRef(r[_ORIGIN + 1], r[_ORIGIN + 2])
+                if r[_ORIGIN + 1] is not None
+                else None,
+                sources=(),
+            )
+            for r in rows
+        ]
 
     def _records(
         self,

@@ -52,6 +52,15 @@ class TeamRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class TeamChoice:
+    """A team as a list of checkboxes shows it (the tag form of an item's and the gems' page):
+    no member count, which :meth:`TeamStore.list` reads with a join and a group-by."""
+
+    id: int
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
 class MemberRecord:
     person_id: int
     name: str
@@ -108,6 +117,9 @@ _SHARES = (
     .join(T, T.c.id == S.c.team_id)
 )
 _COUNTS = select(M.c.team_id, func.count().label("n")).group_by(M.c.team_id).subquery()
+#: every team's id and name, in :meth:`TeamStore.list`'s order (built once: two pages read it
+#: at every view)
+_CHOICES = select(T.c.id, T.c.name).order_by(T.c.name, T.c.id)
 
 
 def _batches(values: Sequence[int], size: int = _BATCH) -> list[Sequence[int]]:
@@ -138,6 +150,11 @@ class TeamStore:
         )
         with self.engine.connect() as conn:
             return [TeamRecord(*row) for row in conn.execute(query)]
+
+    def choices(self) -> list[TeamChoice]:
+        """Every team's id and name, ordered as :meth:`list` (the pages' team checkboxes)."""
+        with self.engine.connect() as conn:
+            return [TeamChoice(*row) for row in conn.execute(_CHOICES)]
 
     def get(self, team_id: int) -> TeamRecord:
         with self.engine.connect() as conn:

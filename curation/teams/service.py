@@ -19,6 +19,7 @@ from curation.storage.teams import (
     MemberRecord,
     MyTeam,
     ShareRecord,
+    TeamChoice,
     TeamRecord,
     TeamStore,
 )
@@ -53,6 +54,10 @@ class TeamService:
 
     def list(self) -> list[TeamRecord]:
         return self.store.list()
+
+    def choices(self) -> list[TeamChoice]:
+        """Every team's id and name (no member counts): what a form's team boxes show."""
+        return self.store.choices()
 
     def get(self, team_id: int) -> tuple[TeamRecord, list[MemberRecord]]:
         return self.store.get(team_id), self.store.members(team_id)

@@ -1,13 +1,22 @@
-"""The HTTP edge as it stands: health and the problem+json error shape."""
+"""The HTTP edge as it stands: health and the problem+json error shape, start-up (the
+threads, the ranking model loaded beside it)."""
 
 from __future__ import annotations
 
+import threading
+from datetime import UTC, datetime
+
+import pytest
 from anyio import to_thread
 from fastapi.testclient import TestClient
 
 from app.main import create_app
+from curation.curate.insight_service import InsightService
 from curation.settings import Settings
 from curation.storage.feeds import Store
+from tests.helpers.api import open_api
+from tests.helpers.settings import db_url
+from tests.helpers.store import clean_item
 
 
 def test_healthz_and_problem_json(settings: Settings, store: Store) -> None:
@@ -88,3 +97,56 @@ def test_a_gated_app_answers_as_before(settings: Settings, store: Store) -> None
     assert client.get("/static/web/style.css").status_code == 200
     assert client.get("/workspace/nope").status_code == 404
     assert client.get("/v1/items/").status_code in (307, 401)  # as the router redirects slashes
+
+
+def _fitted(api) -> None:  # noqa: ANN001 - tests.helpers.api.Api
+    """Items, a declared interest and a fitted ranking model in ``api``'s database."""
+    source = api.source()
+    api.items(
+        source,
+        [
+            clean_item(f"w{n}", title=f"{topic} {n}", text=f"{topic} words here " * 5)
+            for n, topic in enumerate(("octopus", "compilers", "gardens", "sailing") * 2)
+        ],
+        now=datetime.now(UTC),
+    )
+    api.person(interests=[("octopus", 1.0)])
+    assert api.app.state.domain.get().refit()
+
+
+def test_an_api_process_loads_the_ranking_model_at_start_up(any_store: Store) -> None:
+    """Started, the app loads the ranking model and the declared phrases' vectors in a
+    background thread, so the first item page does not wait for them (seconds on 100,000
+    items); no request asked for them."""
+    with open_api(db_url(any_store)) as fitted:
+        _fitted(fitted)
+    with open_api(db_url(any_store)) as api:
+        assert not hasattr(api.app.state, "warm_up")  # not started: nothing loaded
+        with TestClient(api.app):
+            api.app.state.warm_up.join(timeout=60)
+            domain = api.app.state.domain.get()
+            assert domain.recommender.loaded()
+            model = domain.recommender.model()
+            assert "octopus" in domain.recommender.phrase_cache(model)
+
+
+def test_start_up_and_health_do_not_wait_for_the_model(
+    any_store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The load runs beside the app: start-up ends and /healthz answers while it is under way;
+    a failed load is logged and left to the first request that needs the model."""
+    loading, release = threading.Event(), threading.Event()
+
+    def slow_warm(self) -> bool:  # noqa: ANN001
+        loading.set()
+        assert release.wait(30)
+        raise RuntimeError("no model today")
+
+    monkeypatch.setattr(InsightService, "warm", slow_warm)
+    with open_api(db_url(any_store)) as api, TestClient(api.app) as client:
+        assert loading.wait(30)
+        assert client.get("/healthz").json() == {"status": "ok"}
+        assert api.app.state.warm_up.is_alive()
+        release.set()
+        api.app.state.warm_up.join(timeout=30)
+        assert not api.app.state.domain.get().recommender.loaded()

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from curation.curate.collections import new_token
 from curation.errors import Conflict, NotFound
 from curation.people.records import NewPerson
-from curation.storage.collections import CollectionStore
+from curation.storage.collections import CollectionChoice, CollectionStore
 from curation.storage.feeds import Store
 from curation.storage.gems import GemStore
 from curation.storage.people import PeopleStore
@@ -73,3 +73,13 @@ def test_candidates_are_the_newest_gems_not_in_that_collection(any_store: Store)
     assert (choices[0].item_title, choices[0].note) == ("Title 3", f"n{item_ids[3]}")
     assert [c.id for c in store.candidates(one.id, limit=10)] == [ids[3], ids[2], ids[0]]
     assert [c.id for c in store.candidates(two.id, limit=10)] == [ids[4], ids[2], ids[1], ids[0]]
+
+
+def test_choices_are_the_list_without_gem_counts(any_store: Store) -> None:
+    store = CollectionStore(any_store.engine)
+    assert store.choices() == []
+    for name in ("B", "A", "C"):
+        store.create(name=name, description="", curator_id=None, token=new_token(), now=T0)
+    listed = store.list()
+    assert [c.name for c in listed] == ["C", "A", "B"]  # newest first
+    assert store.choices() == [CollectionChoice(c.id, c.name) for c in listed]

@@ -173,7 +173,8 @@ def test_a_list_without_sources_still_names_the_origin(
     any_store: Store, items: ItemQueries
 ) -> None:
     """``with_sources=False`` leaves ``sources`` unread and everything else as it was, the
-    origin's title included (read on its own then), when searching or not."""
+    origin's title included (read on its own then, or joined in SQLite's search statement),
+    when searching or not."""
     a = any_store.add_source("https://a.example.org/feed", title="A").id
     b = any_store.add_source("https://b.example.org/feed", title="B").id
     save(any_store, a, clean_item("x", text="shared words"), clean_item("y", text="words"))
@@ -276,6 +277,32 @@ def test_sqlite_search_ranks_only_a_page_inside_the_fts_query(store: Store) -> N
     inner = re.compile(r"\(SELECT [^()]*MATCH[^()]*ORDER BY rank[^()]*LIMIT[^()]*\)", re.S)
     assert inner.search(searches[0])  # the page is kept in the FTS table's own query
     assert not inner.search(searches[1])  # filters need every match joined
+
+
+def test_sqlite_search_without_sources_is_one_statement_origin_included(store: Store) -> None:
+    """The workspace's search (no filters, no ``sources``) reads each result's origin source
+    in its one statement; an origin deleted since reads as none, another carrier or not."""
+    items = ItemQueries(store.engine)
+    a = store.add_source("https://a.example.org/feed", title="A").id
+    b = store.add_source("https://b.example.org/feed", title="B").id
+    save(store, a, clean_item("x", text="hockey hockey"), clean_item("y", text="hockey"))
+    save(store, b, clean_item("z", text="hockey"), clean_item("x"))
+    store.delete_source(a)
+    save(store, b, clean_item("w", text="curling hockey"))
+    sent: list[str] = []
+    listen = lambda *args: sent.append(args[2])  # noqa: E731 - (conn, cursor, statement, …)
+    event.listen(store.engine, "before_cursor_execute", listen)
+    try:
+        page = items.list(q="hockey", limit=3, with_sources=False)
+    finally:
+        event.remove(store.engine, "before_cursor_execute", listen)
+    assert len(sent) == 1
+    full = items.list(q="hockey", limit=3)
+    assert [replace(r, sources=()) for r in full.items] == page.items
+    assert page.next_cursor == full.next_cursor
+    origins = {r.url.rsplit("/", 1)[1]: r.source for r in page.items}
+    assert origins["x"] is None  # its origin was deleted (B carries it still)
+    assert origins["z"] is not None and (origins["z"].id, origins["z"].title) == (b, "B")
 
 
 def test_rows_are_read_by_position_so_the_columns_are_the_record_fields_in_order() -> None:

@@ -55,7 +55,7 @@ def list_gems(
         "gems.html",
         gems=page.items,
         next_cursor=page.next_cursor,
-        teams=domain.teams.list(),
+        teams=domain.teams.choices(),  # each row's team boxes: ids and names only
         section="gems",
     )
 

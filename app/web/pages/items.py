@@ -89,7 +89,8 @@ def item_page(
         item=item,
         gems=gems,
         reach=reach,
-        collections=collections.list() if collections is not None else None,
-        teams=domain.teams.list(),  # the tag form's team boxes
+        # the tag form's choices: ids and names only (no gem or member counts)
+        collections=collections.choices() if collections is not None else None,
+        teams=domain.teams.choices(),
         section="items",
     )
