@@ -840,7 +840,7 @@ def test_sanitised_to_text_squashes_lines_as_the_general_rule_does(
     clean = sanitize_html(html, base_url="https://example.org/")
     text = text_module.sanitised_to_text(clean)
     assert text == html_to_text(clean)
-    monkeypatch.setattr(text_module, "_single_spaced", lambda _: False)  # the general rule only
+    monkeypatch.setattr(text_module, "_single_spaced_sanitised", lambda _: False)  # general only
     assert text_module.sanitised_to_text(clean) == text
 
 
@@ -927,3 +927,52 @@ def test_unescaping_sanitised_text_is_html_unescape() -> None:
     for _ in range(20_000):
         text = "".join(rnd.choice(pieces) for _ in range(rnd.randint(0, 8)))
         assert _unescape_sanitised(text) == html.unescape(text), text
+
+
+def test_single_spaced_check_of_sanitised_text_is_the_general_check() -> None:
+    """Sanitised text can only hold TAB, LF and CR of the whitespace controls, so three
+    searches stand for the byte pass of ``_single_spaced``: on the unescaped text of thousands
+    of sanitised fragments (controls as characters and as references, every kind of
+    whitespace) both checks agree, and so does the text with either."""
+    from curation.ingest.clean import text as text_module
+
+    rnd = random.Random(1616)
+    controls = ["\x0b", "\x0c", "\x1c", "\x1f", "\r", "\t", "\n", "\x85", "\u2028"]
+    refs = ["&#11;", "&#12;", "&#13;", "&#x1c;", "&#31;", "&#9;", "&#10;", "&Tab;", "&NewLine;"]
+    raws = [_random_fragment(rnd) for _ in range(3000)]
+    raws += [
+        f"<p>a{rnd.choice(controls + refs)}b</p><p>c {rnd.choice(controls + refs)} d</p>"
+        for _ in range(500)
+    ]
+    raws += _corpus_html_fields(1000)
+    agreed = 0
+    for raw in raws:
+        clean = sanitize_html(raw, base_url="https://example.org/")
+        for piece in text_module._SANITISED_TAG_RE.split(clean)[::3]:
+            text = text_module._unescape_sanitised(piece)
+            assert text_module._single_spaced_sanitised(text) == text_module._single_spaced(text), (
+                raw
+            )
+            agreed += 1
+    assert agreed > 5000
+
+
+def test_http_and_canonical_url_is_the_pair_of_the_two_calls() -> None:
+    """One reading of a simple link gives exactly ``(http_url, canonical_url)``: on simple
+    links, dot segments, tracking parameters, userinfo, controls, relative and hostile links,
+    and links longer than the URL cap."""
+    from curation.ingest.clean.limits import MAX_URL_CHARS
+    from curation.ingest.clean.urls import canonical_url, http_and_canonical_url, http_url
+
+    rnd = random.Random(1617)
+    heads = ["https://example.com", "http://a.b-c.example", "HTTPS://Example.com", "//x.org",
+             "https://u:p@example.com", "https://example.com:443", "javascript:", "/rel", "",
+             " https://example.com", "https://ex\tample.com", "https://[::1]", "mailto:a@b"]  # fmt: skip
+    tails = ["", "/", "/a/b", "/a/./b", "/a/../b", "/.", "?utm_source=x&a=1", "?a=1&fbclid=2",
+             "#frag", "/%7Euser", "/caf\u00e9", "/a b", "?q=%2f", "/x\x00y", "?&&", "/@x"]  # fmt: skip
+    links = [None, "", "x" * 10, "https://example.com/" + "a" * MAX_URL_CHARS]
+    links += [rnd.choice(heads) + "".join(rnd.sample(tails, 2)) for _ in range(3000)]
+    for base in ("https://feed.example/feed/", "http://127.0.0.1:1/feed/1.xml"):
+        for link in links:
+            url = http_url(link, base)
+            assert http_and_canonical_url(link, base) == (url, canonical_url(url)), link

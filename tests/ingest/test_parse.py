@@ -871,3 +871,24 @@ def test_fixed_width_rfc822_dates_read_like_the_general_rule() -> None:
         assert _rfc822(value) == _rfc822_general(value), value
         fixed_width += len(value) == 29 and value.endswith(" GMT")
     assert fixed_width > 5000
+
+
+def test_as_read_skips_passes_without_changing_the_reading() -> None:
+    """``_as_read`` skips the tab/newline pass when the value holds none: on random values
+    (references, tabs, line breaks, controls, spaces, schemes) it equals the plain rule."""
+    import html as html_lib
+    import random
+    import re
+
+    from curation.ingest.parse.common import _as_read
+
+    def plain(raw: str) -> str:
+        decoded = html_lib.unescape(raw) if "&" in raw else raw
+        return re.sub("[\t\n\r]", "", decoded).lstrip("".join(chr(c) for c in range(0x21)))
+
+    rnd = random.Random(1612)
+    pieces = ["java", "script", ":", "http", "//x", "&#x61;", "&#9;", "&Tab;", "&NewLine;",
+              "\t", "\n", "\r", "\x00", "\x1f", " ", "&amp;", "&", "é", "/a", "?q=1"]  # fmt: skip
+    for _ in range(5_000):
+        raw = "".join(rnd.choice(pieces) for _ in range(rnd.randint(0, 7)))
+        assert _as_read(raw) == plain(raw), raw

@@ -25,7 +25,7 @@ from curation.ingest.clean.limits import (
 )
 from curation.ingest.clean.sanitize import sanitize_html
 from curation.ingest.clean.text import clean_text, html_to_text, sanitised_to_text, shorten_words
-from curation.ingest.clean.urls import canonical_url, http_url
+from curation.ingest.clean.urls import canonical_url, http_and_canonical_url
 from curation.ingest.records import CleanItem, ParsedEntry
 
 __all__ = ["FALLBACK_GUID_PREFIX", "UNTITLED", "clean_entry", "fallback_guid"]
@@ -98,7 +98,7 @@ def _clean_guid(value: str | None) -> str:
 def _content_hash(*fields: str | None) -> str:
     # Fields hold no control characters (cleaned above), so \x1f separates them unambiguously;
     # None is told apart from "" by a \x1e marker.
-    payload = "\x1f".join("\x1e" if f is None else f for f in fields)
+    payload = "\x1f".join(["\x1e" if f is None else f for f in fields])
     return hashlib.sha256(payload.encode("utf-8", "surrogatepass")).hexdigest()
 
 
@@ -123,7 +123,7 @@ def clean_entry(
       than 2,000 chars), else ``src:<source_id>:<guid>``.
     - ``content_hash``: SHA-256 hex over everything stored except the keys.
     """
-    url = http_url(entry.link, feed_url)
+    url, canonical = http_and_canonical_url(entry.link, feed_url)
     guid = _clean_guid(entry.guid) or fallback_guid(entry._replace(link=url))
 
     base = url or feed_url
@@ -139,7 +139,6 @@ def clean_entry(
         title = shorten_words(text[: 4 * limit], limit) or UNTITLED
     author = clean_text(entry.author, max_chars=MAX_AUTHOR_CHARS) or None
 
-    canonical = canonical_url(url)
     if canonical and len(canonical) > _MAX_DEDUPE_URL_CHARS:
         canonical = "urlsha256:" + hashlib.sha256(canonical.encode("utf-8")).hexdigest()
     dedupe_key = canonical or f"src:{source_id}:{guid}"

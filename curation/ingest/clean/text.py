@@ -142,11 +142,12 @@ def _join_lines(
     lines of text goes the strongest break seen between them (a blank line or a newline).
     ``squash`` does the collapsing when the caller knows a cheaper way than :func:`_squash`.
     """
+    spaces_only = squash is _strip_spaces  # (then done inline: one call less per line)
     squash = squash or _squash
     out: list[str] = []
     brk = ""  # the strongest break since the last line of text
     for raw, kind in lines:
-        text = squash(raw)
+        text = raw.strip(" ") if spaces_only else squash(raw)
         if text:
             if out:
                 out.append(brk)
@@ -180,6 +181,20 @@ def _single_spaced(text: str) -> bool:
         return False
     raw = text.encode("ascii")
     return len(raw.translate(None, _ASCII_SPACES_BUT_SPACE)) == len(raw)
+
+
+def _single_spaced_sanitised(text: str) -> bool:
+    """:func:`_single_spaced` of text from sanitised HTML, with three character searches for
+    its byte pass: such text holds no control character but TAB, LF and CR (the sanitiser
+    drops the others, those from ``&#…;`` references included, and no named reference makes
+    one), so only those three of the whitespace controls can be in it."""
+    return (
+        "  " not in text
+        and text.isascii()
+        and "\n" not in text
+        and "\t" not in text
+        and "\r" not in text
+    )
 
 
 def _squash(text: str) -> str:
@@ -222,20 +237,24 @@ def sanitised_to_text(html: str, *, max_chars: int | None = None) -> str:
     if not html:
         return ""
     pieces = _SANITISED_TAG_RE.split(html)  # text, (slash, name, text)*
+    unescape = _unescape_sanitised if "&" in html else None  # (no reference: nothing to do)
     lines: list[tuple[str, str]] = []
     line = [pieces[0]]
-    for i in range(2, len(pieces), 3):
-        kind = _BREAKS.get(pieces[i])
-        if kind is None or kind == " ":
-            if kind:
-                line.append(kind)
-            line.append(pieces[i + 1])
+    breaks = _BREAKS
+    for name, after in zip(pieces[2::3], pieces[3::3], strict=True):
+        kind = breaks.get(name)
+        if kind is None:
+            line.append(after)
+        elif kind == " ":
+            line += (kind, after)
         else:
-            lines.append((_unescape_sanitised("".join(line)), kind))
-            line = [pieces[i + 1]]
-    lines.append((_unescape_sanitised("".join(line)), ""))
+            raw = "".join(line)
+            lines.append((unescape(raw) if unescape else raw, kind))
+            line = [after]
+    raw = "".join(line)
+    lines.append((unescape(raw) if unescape else raw, ""))
     # one check for the whole text instead of one per line (most entries pass it)
-    squash = _strip_spaces if _single_spaced("".join([raw for raw, _ in lines])) else None
+    squash = _strip_spaces if _single_spaced_sanitised("".join([raw for raw, _ in lines])) else None
     return _join_lines(lines, max_chars, squash)
 
 

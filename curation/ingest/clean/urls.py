@@ -21,7 +21,15 @@ from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
 from curation.ingest.clean.limits import MAX_URL_CHARS
 from curation.textrules import strip_controls as _strip_controls
 
-__all__ = ["HTTP_SCHEMES", "TRACKING_PARAMS", "canonical_url", "http_url", "safe_url", "site_url"]
+__all__ = [
+    "HTTP_SCHEMES",
+    "TRACKING_PARAMS",
+    "canonical_url",
+    "http_and_canonical_url",
+    "http_url",
+    "safe_url",
+    "site_url",
+]
 
 HTTP_SCHEMES = frozenset({"http", "https"})
 
@@ -110,6 +118,23 @@ def http_url(link: str | None, base_url: str | None) -> str | None:
     return url
 
 
+def http_and_canonical_url(link: str | None, base_url: str | None) -> tuple[str | None, str | None]:
+    """``(http_url(link, base_url), canonical_url(that))`` with one reading of a link that is
+    already simple (:data:`_SIMPLE_URL_RE`), as most are; the same pair as the two calls."""
+    if link:
+        value = _strip_controls(link)
+        match = _SIMPLE_URL_RE.fullmatch(value)
+        if match is not None and len(value) <= MAX_URL_CHARS:
+            # safe_url gives the value itself, it has no userinfo to remove, and canonical_url
+            # of it (no base) starts with this same match
+            canonical = _canonical_of_match(match)
+            if canonical is None:
+                canonical = _canonical_url_general(value, None)
+            return value, canonical
+    url = http_url(link, base_url)
+    return url, canonical_url(url)
+
+
 def site_url(link: str | None, base_url: str | None) -> str | None:
     """A feed's home-page link as we store it on its source: :func:`http_url` (absolute http or
     https only, credentials removed, at most 8,192 characters), or None for anything else
@@ -192,6 +217,12 @@ def _simple_canonical(url: str) -> str | None:
     match = _SIMPLE_URL_RE.fullmatch(url)
     if match is None:
         return None
+    return _canonical_of_match(match)
+
+
+def _canonical_of_match(match: re.Match[str]) -> str | None:
+    """:func:`canonical_url` of the URL ``match`` (of :data:`_SIMPLE_URL_RE`) matched, or None
+    when it takes the general path after all (dot segments)."""
     scheme, host, path, query = match.groups()
     if not path:
         path = "/"

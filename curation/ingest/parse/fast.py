@@ -342,7 +342,8 @@ def _rss_html(f: dict[str, Any], base: str | None, *keys: str) -> str | None:
 
 def _first_text(f: dict[str, Any], *keys: str) -> str | None:
     for key in keys:
-        if (text := _text(f.get(key))) is not None:
+        el = f.get(key)
+        if el is not None and (text := _text(el)) is not None:  # (most keys are absent)
             return text
     return None
 
