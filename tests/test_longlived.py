@@ -6,7 +6,6 @@ from __future__ import annotations
 import gc
 import weakref
 from collections.abc import Iterator
-from datetime import UTC, datetime
 
 import pytest
 from fastapi.testclient import TestClient
@@ -15,7 +14,6 @@ from curation.longlived import settle
 from curation.storage.feeds import Store
 from tests.helpers.api import open_api
 from tests.helpers.settings import db_url
-from tests.helpers.store import clean_item
 
 
 @pytest.fixture(autouse=True)
@@ -34,15 +32,7 @@ def test_a_loaded_model_and_the_started_app_are_frozen(any_store: Store) -> None
         gc.unfreeze()
         with TestClient(api.app):  # runs the app's startup
             assert gc.get_freeze_count() > 0  # it settled what it had built
-        source = api.source()
-        api.items(
-            source,
-            [
-                clean_item(f"k{n}", title=f"{topic} {n}", text=f"{topic} words here " * 5)
-                for n, topic in enumerate(("octopus", "compilers", "gardens", "sailing") * 2)
-            ],
-            now=datetime.now(UTC),
-        )
+        api.topic_items("k")
         domain = api.app.state.domain.get()
         assert domain.refit()
         gc.unfreeze()

@@ -4,7 +4,6 @@ threads, the ranking model loaded beside it)."""
 from __future__ import annotations
 
 import threading
-from datetime import UTC, datetime
 
 import pytest
 from anyio import to_thread
@@ -16,7 +15,6 @@ from curation.settings import Settings
 from curation.storage.feeds import Store
 from tests.helpers.api import open_api
 from tests.helpers.settings import db_url
-from tests.helpers.store import clean_item
 
 
 def test_healthz_and_problem_json(settings: Settings, store: Store) -> None:
@@ -101,15 +99,7 @@ def test_a_gated_app_answers_as_before(settings: Settings, store: Store) -> None
 
 def _fitted(api) -> None:  # noqa: ANN001 - tests.helpers.api.Api
     """Items, a declared interest and a fitted ranking model in ``api``'s database."""
-    source = api.source()
-    api.items(
-        source,
-        [
-            clean_item(f"w{n}", title=f"{topic} {n}", text=f"{topic} words here " * 5)
-            for n, topic in enumerate(("octopus", "compilers", "gardens", "sailing") * 2)
-        ],
-        now=datetime.now(UTC),
-    )
+    api.topic_items("w")
     api.person(interests=[("octopus", 1.0)])
     assert api.app.state.domain.get().refit()
 

@@ -78,6 +78,18 @@ class Api:
         source_id = source_id or self.source()
         return self.items(source_id, [clean_item(uuid.uuid4().hex[:12], text=text)])[0]
 
+    def topic_items(self, prefix: str, now: datetime | None = None) -> list[int]:
+        """Eight items on four topics (octopus, compilers, gardens, sailing), two each: enough
+        text for a ranking model to tell them apart."""
+        return self.items(
+            self.source(),
+            [
+                clean_item(f"{prefix}{n}", title=f"{topic} {n}", text=f"{topic} words here " * 5)
+                for n, topic in enumerate(("octopus", "compilers", "gardens", "sailing") * 2)
+            ],
+            now=now or datetime.now(UTC),
+        )
+
     def gem(self, curator: Actor, item_id: int | None = None) -> int:
         item_id = item_id or self.item()
         return self.gem_store.create(item_id=item_id, curator_id=curator.id, note="read this").id
