@@ -130,7 +130,11 @@ class Recommender:
         self.store = store
         self.gems = gems
         self.people = people
+        # ``_lock`` guards the state below for moments (the event loop takes it: see
+        # :meth:`live_version`); ``_loading`` lets one thread at a time load or extend the
+        # model, which takes seconds on a big one, without holding ``_lock`` meanwhile
         self._lock = threading.Lock()
+        self._loading = threading.Lock()
         self._model: CorpusModel | None = None
         self._model_id = 0
         self._max_item_id = 0
@@ -159,7 +163,7 @@ class Recommender:
     def model(self) -> CorpusModel | None:
         """The stored model plus every item added or tagged as a gem since (no refit). A new
         model is kept out of the garbage collector's full passes (:mod:`curation.longlived`)."""
-        with self._lock:
+        with self._loading:
             before = self._model
             model = self._current_model()
         if model is not before and model is not None:
@@ -167,32 +171,40 @@ class Recommender:
         return model
 
     def _current_model(self) -> CorpusModel | None:
-        """:meth:`model`, under ``_lock``."""
+        """:meth:`model`, under ``_loading``: the queries, the unpickling and the extension run
+        without ``_lock``, and what they found is put in place under it at once."""
         state = self.store.state()  # one query; the rest only when something is new
         if state is None:
             return None
-        model_id, max_item_id, newest_item, newest_gem, self._feedback_mark = state
+        model_id, max_item_id, newest_item, newest_gem, feedback_mark = state
+        with self._lock:
+            self._feedback_mark = feedback_mark
         if (
             model_id == self._model_id
             and newest_item <= self._max_item_id
             and newest_gem <= self._max_gem_id
         ):
             return self._model
+        model, replaced = self._model, 0
+        max_item, max_gem = self._max_item_id, self._max_gem_id
         if model_id != self._model_id:
-            self._model = pickle.loads(self.store.blob(model_id))  # noqa: S301 - our own
-            self._model_id, self._max_item_id, self._max_gem_id = model_id, max_item_id, 0
-            self._model_version += 1
-        new_gems = self.store.gems_after(self._max_gem_id)
+            model = pickle.loads(self.store.blob(model_id))  # noqa: S301 - our own
+            max_item, max_gem, replaced = max_item_id, 0, 1
+        new_gems = self.store.gems_after(max_gem)
         # re-add gem items so the ranker sees their audience
-        changed = self.store.items_after(self._max_item_id, {i for _, i in new_gems})
-        if changed and self._model is not None:
+        changed = self.store.items_after(max_item, {i for _, i in new_gems})
+        if changed and model is not None:
             by_item = self.gems.gems_for_items([r.id for r in changed])
-            self._model = self._model.add_items(_item_texts(changed, by_item))
-            self._model_version += 1
-            self._max_item_id = max(self._max_item_id, *(r.id for r in changed))
+            model = model.add_items(_item_texts(changed, by_item))
+            replaced += 1
+            max_item = max(max_item, *(r.id for r in changed))
         if new_gems:
-            self._max_gem_id = max(g for g, _ in new_gems)
-        return self._model
+            max_gem = max(g for g, _ in new_gems)
+        with self._lock:
+            self._model, self._model_id = model, model_id
+            self._max_item_id, self._max_gem_id = max_item, max_gem
+            self._model_version += replaced
+        return model
 
     # ---- the live path: bounded staleness instead of queries on every request -------------
 

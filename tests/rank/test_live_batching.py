@@ -380,3 +380,47 @@ def test_a_window_that_slid_is_moved_exactly(world: World) -> None:
     assert seen[0] and seen[1] and seen[4] and seen[6]
     assert not seen[0] & seen[4] and not seen[1] & seen[5]  # the windows hold other items
     assert seen[9] == seen[1]  # and back
+
+
+class SlowLoadStore(RankStore):
+    """A real rank store whose read of a stored model waits until the test lets it go (a big
+    model takes seconds to load)."""
+
+    def __init__(self, engine: Engine) -> None:
+        super().__init__(engine)
+        self.loading = threading.Event()
+        self.release = threading.Event()
+
+    def blob(self, model_id: int) -> bytes:
+        self.loading.set()
+        assert self.release.wait(30)
+        return super().blob(model_id)
+
+
+def test_the_live_state_answers_while_another_thread_loads_the_model(world: World) -> None:
+    """The event loop asks :meth:`Recommender.live_version` (every live request) and
+    :meth:`Recommender.changed` (after every write): both answer at once while a thread loads
+    the model (as the API's start-up does), instead of holding the event loop until it ends."""
+    settings, persons, engine = world
+    store = SlowLoadStore(engine)
+    rec = Recommender(settings, store=store, gems=GemStore(engine), people=PeopleStore(engine))
+    loader = threading.Thread(target=rec.model)
+    loader.start()
+    try:
+        assert store.loading.wait(30)
+        answered: list[object] = []
+        probe = threading.Thread(
+            target=lambda: answered.append(
+                (rec.live_version(persons[0].id), rec.changed(), rec.loaded())
+            )
+        )
+        probe.start()
+        probe.join(5)
+        assert not probe.is_alive(), "the live state waited for the model load"
+        assert answered == [(None, None, False)]
+    finally:
+        store.release.set()
+        loader.join(30)
+    assert not loader.is_alive()
+    assert rec.loaded()
+    assert rec.live_version(persons[0].id) is None  # nothing ranked yet: no version to serve
