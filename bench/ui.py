@@ -134,7 +134,10 @@ def seed(url: str, args) -> dict:  # noqa: ANN001
             title = title or body[:60]
             summary = f"<p>{html.escape(body[:300])}</p>"
             items.append(bench_item(s, j, title, body, now=now, summary_html=summary))
-        seen = now - timedelta(days=40 * n / len(sources), minutes=1)  # spread over 40 days
+        # spread over 40 days, oldest first: ids rise with time, as ingest stores them (stored
+        # the other way round, the model fitted on the last 30 days would leave out the
+        # highest ids, and every process would add a quarter of the items to it at start-up)
+        seen = now - timedelta(days=40 * (len(sources) - 1 - n) / len(sources), minutes=1)
         store.save_feeds([FeedWrite(s, items)], now=seen, next_attempt_at=now + timedelta(days=1))
     print(f"  {args.items} items stored: {time.perf_counter() - started:.0f} s", flush=True)
 
