@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -76,10 +77,16 @@ def warm_up(domain: Curation) -> threading.Thread:
     waits for the load under way (:meth:`~curation.rank.recommender.Recommender.model`)."""
 
     def warm() -> None:
+        started = time.perf_counter()
         try:
-            domain.insights.warm()
+            loaded = domain.insights.warm()
         except Exception:  # noqa: BLE001 - the first request that needs the model tries again
             log.warning("the ranking model was not loaded at start-up", exc_info=True)
+            return
+        if loaded:
+            log.info("ranking model loaded at start-up in %.1f s", time.perf_counter() - started)
+        else:
+            log.info("no ranking model to load at start-up: none is fitted yet")
 
     thread = threading.Thread(target=warm, name="warm-up", daemon=True)
     thread.start()

@@ -3,6 +3,8 @@ threads, the ranking model loaded beside it)."""
 
 from __future__ import annotations
 
+import logging
+import re
 import threading
 
 import pytest
@@ -104,20 +106,38 @@ def _fitted(api) -> None:  # noqa: ANN001 - tests.helpers.api.Api
     assert api.app.state.domain.get().refit()
 
 
-def test_an_api_process_loads_the_ranking_model_at_start_up(any_store: Store) -> None:
+def test_an_api_process_loads_the_ranking_model_at_start_up(
+    any_store: Store, caplog: pytest.LogCaptureFixture
+) -> None:
     """Started, the app loads the ranking model and the declared phrases' vectors in a
     background thread, so the first item page does not wait for them (seconds on 100,000
-    items); no request asked for them."""
+    items); no request asked for them. The log says how long the load took."""
     with open_api(db_url(any_store)) as fitted:
         _fitted(fitted)
     with open_api(db_url(any_store)) as api:
         assert not hasattr(api.app.state, "warm_up")  # not started: nothing loaded
-        with TestClient(api.app):
+        with caplog.at_level(logging.INFO, logger="app.main"), TestClient(api.app):
             api.app.state.warm_up.join(timeout=60)
             domain = api.app.state.domain.get()
             assert domain.recommender.loaded()
             model = domain.recommender.model()
             assert "octopus" in domain.recommender.phrase_cache(model)
+    assert re.search(r"ranking model loaded at start-up in \d+\.\d s", caplog.text)
+
+
+def test_start_up_says_when_there_is_no_model_to_load(
+    any_store: Store, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A database with no fitted model yet: the warm-up loads nothing and says so."""
+    with (
+        open_api(db_url(any_store)) as api,
+        caplog.at_level(logging.INFO, logger="app.main"),
+        TestClient(api.app),
+    ):
+        api.app.state.warm_up.join(timeout=60)
+        assert not api.app.state.domain.get().recommender.loaded()
+    assert "no ranking model to load at start-up" in caplog.text
+    assert "loaded at start-up in" not in caplog.text
 
 
 def test_start_up_and_health_do_not_wait_for_the_model(
