@@ -1,4 +1,4 @@
-"""Plain records that cross stage lines: an item as read, and a reference to a source.
+"""Plain records that cross stage lines: an item as read, a reference to a source, a choice.
 
 The item loader (:meth:`curation.storage.items.ItemQueries.records`) is the one place that
 turns rows into these, for the curators' item list and for digests alike.
@@ -8,6 +8,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    """A named thing as a list of choices shows it (teams' checkboxes, the "add to collection"
+    menu): its id and name only, none of the counts its full record reads with a join."""
+
+    id: int
+    name: str
 
 
 @dataclass(frozen=True, slots=True)

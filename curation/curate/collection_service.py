@@ -25,8 +25,8 @@ from curation.curate.collections import (
     new_token,
 )
 from curation.errors import NotFound
+from curation.records import Choice
 from curation.storage.collections import (
-    CollectionChoice,
     CollectionRow,
     CollectionStore,
     GemChoice,
@@ -76,7 +76,7 @@ class CollectionService:
         """Every collection, newest first, without its gems (``gem_count`` says how many)."""
         return [self._record(row, ()) for row in self.store.list()]
 
-    def choices(self) -> list[CollectionChoice]:
+    def choices(self) -> list[Choice]:
         """Every collection's id and name, newest first: what a list of choices shows (no gem
         counts, no feed URLs)."""
         return self.store.choices()

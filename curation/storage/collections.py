@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 
 from curation.curate.collections import MAX_GEMS_PER_COLLECTION
 from curation.errors import Conflict, InvalidInput, NotFound
+from curation.records import Choice
 from curation.storage.gems import _SELECT as GEM_SELECT  # noqa: PLC2701 - same package
 from curation.storage.gems import GemRecord, _record  # noqa: PLC2701 - same package
 from curation.storage.tables import Collection, CollectionGem, Gem, Item
@@ -54,15 +55,6 @@ _SELECT = select(
 
 #: one collection (built once: a collection's page reads it at every view)
 _GET = _SELECT.where(C.c.id == bindparam("collection_id"))
-
-
-@dataclass(frozen=True, slots=True)
-class CollectionChoice:
-    """A collection as a list of choices shows it (an item's page: "add to collection"): no
-    gem count, which :meth:`CollectionStore.list` reads with a subquery a collection."""
-
-    id: int
-    name: str
 
 
 #: every collection's id and name, newest first like :meth:`CollectionStore.list` (built once)
@@ -138,10 +130,10 @@ class CollectionStore:
         with self.engine.connect() as conn:
             return [_row(r) for r in conn.execute(_SELECT.order_by(C.c.id.desc()))]
 
-    def choices(self) -> list[CollectionChoice]:
+    def choices(self) -> list[Choice]:
         """Every collection's id and name, newest first (as :meth:`list`)."""
         with self.engine.connect() as conn:
-            return [CollectionChoice(*row) for row in conn.execute(_CHOICES)]
+            return [Choice(*row) for row in conn.execute(_CHOICES)]
 
     def gems(self, collection_id: int) -> list[GemRecord]:
         """The collection's gems in its order."""

@@ -19,6 +19,7 @@ from sqlalchemy import Connection, Engine, and_, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from curation.errors import Conflict, InvalidInput, NotFound
+from curation.records import Choice
 from curation.storage.tables import (
     Digest,
     DigestItem,
@@ -49,15 +50,6 @@ class TeamRecord:
     name: str
     created_at: datetime
     member_count: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class TeamChoice:
-    """A team as a list of checkboxes shows it (the tag form of an item's and the gems' page):
-    no member count, which :meth:`TeamStore.list` reads with a join and a group-by."""
-
-    id: int
-    name: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,10 +143,10 @@ class TeamStore:
         with self.engine.connect() as conn:
             return [TeamRecord(*row) for row in conn.execute(query)]
 
-    def choices(self) -> list[TeamChoice]:
+    def choices(self) -> list[Choice]:
         """Every team's id and name, ordered as :meth:`list` (the pages' team checkboxes)."""
         with self.engine.connect() as conn:
-            return [TeamChoice(*row) for row in conn.execute(_CHOICES)]
+            return [Choice(*row) for row in conn.execute(_CHOICES)]
 
     def get(self, team_id: int) -> TeamRecord:
         with self.engine.connect() as conn:

@@ -15,11 +15,11 @@ from datetime import datetime
 from curation.clock import utcnow
 from curation.errors import Conflict, Forbidden, NotFound, RateLimited
 from curation.people.records import PersonRecord
+from curation.records import Choice
 from curation.storage.teams import (
     MemberRecord,
     MyTeam,
     ShareRecord,
-    TeamChoice,
     TeamRecord,
     TeamStore,
 )
@@ -55,7 +55,7 @@ class TeamService:
     def list(self) -> list[TeamRecord]:
         return self.store.list()
 
-    def choices(self) -> list[TeamChoice]:
+    def choices(self) -> list[Choice]:
         """Every team's id and name (no member counts): what a form's team boxes show."""
         return self.store.choices()
 

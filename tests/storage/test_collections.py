@@ -9,7 +9,8 @@ from sqlalchemy import select
 from curation.curate.collections import new_token
 from curation.errors import Conflict, NotFound
 from curation.people.records import NewPerson
-from curation.storage.collections import CollectionChoice, CollectionStore
+from curation.records import Choice
+from curation.storage.collections import CollectionStore
 from curation.storage.feeds import Store
 from curation.storage.gems import GemStore
 from curation.storage.people import PeopleStore
@@ -82,4 +83,4 @@ def test_choices_are_the_list_without_gem_counts(any_store: Store) -> None:
         store.create(name=name, description="", curator_id=None, token=new_token(), now=T0)
     listed = store.list()
     assert [c.name for c in listed] == ["C", "A", "B"]  # newest first
-    assert store.choices() == [CollectionChoice(c.id, c.name) for c in listed]
+    assert store.choices() == [Choice(c.id, c.name) for c in listed]

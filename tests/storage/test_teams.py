@@ -6,9 +6,10 @@ from __future__ import annotations
 from sqlalchemy import event
 
 from curation.people.records import NewPerson
+from curation.records import Choice
 from curation.storage.feeds import Store
 from curation.storage.people import PeopleStore
-from curation.storage.teams import TeamChoice, TeamStore
+from curation.storage.teams import TeamStore
 from tests.helpers.store import T0
 
 
@@ -22,7 +23,7 @@ def test_choices_are_the_list_without_member_counts(any_store: Store) -> None:
 
     listed = teams.list()
     assert [t.name for t in listed] == ["Art", "Data", "Data team", "Nursing"]
-    assert teams.choices() == [TeamChoice(t.id, t.name) for t in listed]
+    assert teams.choices() == [Choice(t.id, t.name) for t in listed]
 
     sent: list[str] = []
     listen = lambda *args: sent.append(args[2])  # noqa: E731 - (conn, cursor, statement, …)
