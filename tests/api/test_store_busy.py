@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-import httpx
+import httpx2
 import psycopg
 import pytest
 from sqlalchemy import make_url
@@ -48,9 +48,9 @@ def write_lock_held(url: str) -> Iterator[None]:
             conn.rollback()
 
 
-def within(seconds: float, call: Callable[[], httpx.Response]) -> tuple[httpx.Response, float]:
+def within(seconds: float, call: Callable[[], httpx2.Response]) -> tuple[httpx2.Response, float]:
     """``call()``'s answer and how long it took; fails (without hanging) past ``seconds``."""
-    answer: list[httpx.Response] = []
+    answer: list[httpx2.Response] = []
     started = time.monotonic()
     worker = threading.Thread(target=lambda: answer.append(call()), daemon=True)
     worker.start()

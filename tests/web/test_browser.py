@@ -14,7 +14,7 @@ from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 import feedparser
-import httpx
+import httpx2
 import pytest
 
 from curation.people.records import NewPerson
@@ -185,7 +185,7 @@ def test_curator_signs_in_by_email_adds_a_source_and_publishes_a_gem(
     assert title in page.inner_text("ol.collection-gems")
     screenshot(page, tmp_path, "07-collection")
     atom_url = page.get_attribute("#atom-url", "href")
-    answer = httpx.get(atom_url, timeout=10)  # no cookie: the feed is public
+    answer = httpx2.get(atom_url, timeout=10)  # no cookie: the feed is public
     assert answer.status_code == 200
     parsed = feedparser.parse(answer.content)
     assert parsed.version == "atom10" and not parsed.bozo
