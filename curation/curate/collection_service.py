@@ -26,11 +26,7 @@ from curation.curate.collections import (
 )
 from curation.errors import NotFound
 from curation.records import Choice
-from curation.storage.collections import (
-    CollectionRow,
-    CollectionStore,
-    GemChoice,
-)
+from curation.storage.collections import CollectionRow, CollectionStore, GemChoice
 from curation.storage.gems import GemRecord
 
 FEED_CACHE_SECONDS = 300
