@@ -82,6 +82,11 @@ class StoreBusy(Unavailable):
     lock time-out) for longer than this process waits."""
 
 
+class ReadOverBudget(CurationError):
+    """A read ran past the time budget its caller set (:mod:`curation.storage.budget`); the
+    caller runs it again without one. Never an answer: a 500 if it ever escaped."""
+
+
 class SchemaNotCurrent(Unavailable):
     """The database's schema is not the one this code was written for (not upgraded yet, or
     upgraded by newer code); the detail names both revisions and what to run."""

@@ -312,6 +312,17 @@ class Settings(BaseSettings):
             " `redis://host:6379` for several API processes"
         ),
     )
+    api_inline_read_ms: float = Field(
+        20.0,
+        ge=0,
+        le=1000,
+        description=(
+            "on SQLite, an API process answers bounded reads (workspace lists and search, item,"
+            " gem, source and collection lists) on its event loop, not in a thread, and moves one"
+            " to a thread once it has run this many milliseconds; 0: every read in a thread, as"
+            " on PostgreSQL"
+        ),
+    )
     api_busy_timeout: float = Field(
         3.0,
         gt=0,

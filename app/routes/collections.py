@@ -15,6 +15,7 @@ from fastapi import APIRouter, Path, Request, Response
 
 from app import convert
 from app.deps import Curator, DomainDep
+from app.inline import quick_read
 from app.schemas import (
     MAX_ID,
     CollectionDetail,
@@ -63,12 +64,14 @@ def create_collection(body: CollectionIn, curator: Curator, domain: DomainDep) -
 
 
 @router.get("")
+@quick_read
 def list_collections(_: Curator, domain: DomainDep) -> CollectionList:
     """Every collection, newest first (without their gems: see ``gem_count``)."""
     return CollectionList(collections=[_out(c) for c in domain.collections.list()])
 
 
 @router.get("/{collection_id}")
+@quick_read
 def get_collection(collection_id: CollectionId, _: Curator, domain: DomainDep) -> CollectionDetail:
     return _detail(domain.collections.get(collection_id))
 

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Path, Query, Response
 
 from app import convert
 from app.deps import Curator, DomainDep
+from app.inline import quick_read
 from app.params import Cursor, PageLimit
 from app.schemas import MAX_ID, GemIn, GemOut, GemPage, GemPatch
 from curation.curate.rules import check_gem_changer
@@ -36,6 +37,7 @@ def create_gem(body: GemIn, curator: Curator, domain: DomainDep) -> GemOut:
 
 
 @router.get("")
+@quick_read
 def list_gems(
     _: Curator,
     domain: DomainDep,
@@ -50,6 +52,7 @@ def list_gems(
 
 
 @router.get("/{gem_id}")
+@quick_read
 def get_gem(gem_id: GemId, _: Curator, domain: DomainDep) -> GemOut:
     return convert.gem(domain.gems.get(gem_id))
 

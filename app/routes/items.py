@@ -12,6 +12,7 @@ from fastapi import APIRouter, Path, Query
 
 from app import convert
 from app.deps import Curator, DomainDep
+from app.inline import quick_read
 from app.params import Cursor, PageLimit
 from app.schemas import MAX_ID, Instant, ItemDetail, ItemPage, Line
 
@@ -19,6 +20,7 @@ router = APIRouter(prefix="/v1/items", tags=["items"])
 
 
 @router.get("")
+@quick_read
 def list_items(
     _: Curator,
     domain: DomainDep,
@@ -38,6 +40,7 @@ def list_items(
 
 
 @router.get("/{item_id}")
+@quick_read
 def get_item(
     item_id: Annotated[int, Path(ge=1, le=MAX_ID)], _: Curator, domain: DomainDep
 ) -> ItemDetail:

@@ -18,6 +18,7 @@ from fastapi.concurrency import run_in_threadpool
 
 from app import convert
 from app.deps import Curator, Domain, DomainDep, Submission
+from app.inline import quick_read
 from app.params import Cursor, PageLimit
 from app.schemas import (
     MAX_ID,
@@ -38,6 +39,7 @@ OPML_TYPE = "text/x-opml"
 
 
 @router.get("/v1/sources")
+@quick_read
 def list_sources(
     _: Curator,
     domain: DomainDep,
@@ -78,6 +80,7 @@ def export_sources(_: Curator, domain: DomainDep) -> Response:
 
 
 @router.get("/v1/sources/{source_id}")
+@quick_read
 def get_source(source_id: SourceId, _: Curator, domain: DomainDep) -> SourceOut:
     return convert.source(domain.store.get_source(source_id))
 

@@ -10,6 +10,7 @@ from sqlalchemy import Engine, create_engine, event, make_url
 
 from alembic import command
 from curation.errors import StoreBusy
+from curation.storage import budget
 
 ALEMBIC_DIR = Path(__file__).resolve().parents[2] / "alembic"
 # An item row (sanitised HTML + its text) is a few KiB: on SQLite's default 4 KiB pages most
@@ -55,6 +56,8 @@ def make_engine(url: str, *, busy_timeout: float | None = None) -> Engine:
         engine = create_engine(url, pool_pre_ping=True, connect_args={"options": options})
     if busy_timeout is not None:
         _raise_store_busy(engine, busy_timeout)
+        if budget.reads_in_process(engine):
+            budget.install(engine)  # reads the API answers on its event loop (app.inline)
     return engine
 
 

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Path, Request
 from fastapi.responses import HTMLResponse, Response
 
 from app.deps import Domain, DomainDep
+from app.inline import quick_read
 from app.schemas import MAX_ID
 from app.web import render
 from app.web.access import CuratorPage, Form, PageRefused, WebRoute, attempt, text
@@ -30,6 +31,7 @@ def _service(domain: Domain):  # noqa: ANN202 - the collection service, when it 
 
 
 @router.get("/collections", response_class=HTMLResponse)
+@quick_read
 def list_collections(request: Request, _: CuratorPage, domain: DomainDep) -> HTMLResponse:
     service = getattr(domain, "collections", None)
     shown = service.list() if service is not None else None
@@ -51,6 +53,7 @@ def create(request: Request, curator: CuratorPage, form: Form, domain: DomainDep
 
 
 @router.get("/collections/{collection_id}", response_class=HTMLResponse)
+@quick_read
 def show(
     request: Request, collection_id: CollectionId, _: CuratorPage, domain: DomainDep
 ) -> HTMLResponse:

@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse, Response
 from starlette.datastructures import FormData
 
 from app.deps import DomainDep
+from app.inline import quick_read
 from app.schemas import MAX_ID
 from app.web import render
 from app.web.access import CuratorPage, Form, WebRoute, attempt, text
@@ -43,6 +44,7 @@ def teams_of(form: FormData) -> list[int] | None:
 
 
 @router.get("/gems", response_class=HTMLResponse)
+@quick_read
 def list_gems(
     request: Request,
     _: CuratorPage,

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import HTMLResponse
 
 from app.deps import DomainDep
+from app.inline import quick_read
 from app.schemas import MAX_ID
 from app.web import render
 from app.web.access import CuratorPage, WebRoute
@@ -33,6 +34,7 @@ def _day(value: str | None) -> datetime | None:
 
 
 @router.get("/items", response_class=HTMLResponse)
+@quick_read
 def search(
     request: Request,
     _: CuratorPage,

@@ -14,6 +14,7 @@ from starlette.datastructures import UploadFile
 
 from app import convert
 from app.deps import DomainDep, rate_limits
+from app.inline import quick_read
 from app.ratelimits import client_address
 from app.schemas import MAX_ID, SourceOut
 from app.web import render, session
@@ -35,6 +36,7 @@ def workspace(request: Request, _: CuratorPage) -> Response:
 
 
 @router.get("/sources", response_class=HTMLResponse)
+@quick_read
 def list_sources(
     request: Request,
     _: CuratorPage,
