@@ -33,19 +33,31 @@ __all__ = ["CHECK_EVERY", "ReadOverBudget", "install", "read_budget", "reads_in_
 #: virtual-machine steps between two looks at the clock (~50 µs of a search here; measured
 #: cost of the look: within the noise of a 1.2 ms search)
 CHECK_EVERY = 1000
-_deadline: ContextVar[float | None] = ContextVar("read_deadline", default=None)
 _INSTALLED = "read_budget"  # a pooled connection's info key while the check is on it
+
+
+class _Budget:
+    """The deadline of a context's reads, and whether the check has stopped one of them."""
+
+    __slots__ = ("deadline", "stopped")
+
+    def __init__(self, deadline: float) -> None:
+        self.deadline = deadline
+        self.stopped = False
+
+
+_budget: ContextVar[_Budget | None] = ContextVar("read_budget", default=None)
 
 
 @contextmanager
 def read_budget(seconds: float) -> Iterator[None]:
     """Statements run in this context (this thread or task) stop with :class:`ReadOverBudget`
     once ``seconds`` have passed since entering it."""
-    token = _deadline.set(time.perf_counter() + seconds)
+    token = _budget.set(_Budget(time.perf_counter() + seconds))
     try:
         yield
     finally:
-        _deadline.reset(token)
+        _budget.reset(token)
 
 
 def reads_in_process(engine: Engine) -> bool:
@@ -55,18 +67,20 @@ def reads_in_process(engine: Engine) -> bool:
 
 
 def _past_deadline() -> int:
-    deadline = _deadline.get()
-    return int(deadline is not None and time.perf_counter() > deadline)
+    """SQLite's progress handler: non-zero stops the statement running."""
+    budget = _budget.get()
+    if budget is None or time.perf_counter() <= budget.deadline:
+        return 0
+    budget.stopped = True
+    return 1
 
 
 def _over_budget(exc: BaseException) -> bool:
-    """``exc`` is SQLite's answer to the progress handler stopping a statement, and this
-    context's deadline has passed (an interruption of any other cause stays what it is)."""
-    return (
-        isinstance(exc, sqlite3.OperationalError)
-        and "interrupted" in str(exc).lower()
-        and bool(_past_deadline())
-    )
+    """``exc`` is SQLite's answer to the check stopping a statement in this context. SQLite
+    says so in more than one way ("interrupted"; "vtable constructor failed" when the stop
+    fell inside the set-up of the full-text table), so what counts is that the check fired."""
+    budget = _budget.get()
+    return budget is not None and budget.stopped and isinstance(exc, sqlite3.Error)
 
 
 def install(engine: Engine) -> None:
@@ -74,7 +88,7 @@ def install(engine: Engine) -> None:
 
     @event.listens_for(engine, "checkout")
     def _on(dbapi_conn, record, _proxy) -> None:  # noqa: ANN001
-        if _deadline.get() is not None:
+        if _budget.get() is not None:
             dbapi_conn.set_progress_handler(_past_deadline, CHECK_EVERY)
             record.info[_INSTALLED] = True
 

@@ -8,6 +8,7 @@ endpoint ran there when it saw the same thread. The domain is the real one on a 
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Iterator
 from typing import Annotated
@@ -20,6 +21,7 @@ from sqlalchemy import text
 from app.inline import inline_budget, quick_read
 from app.main import create_app
 from curation.services import Curation, make_curation
+from curation.storage import budget
 from curation.storage.engine import make_engine, upgrade
 from tests.api.test_store_busy import BOUND, BUSY_TIMEOUT, within, write_lock_held
 from tests.helpers.api import open_api
@@ -187,3 +189,34 @@ def test_reads_on_the_loop_go_on_while_sqlite_is_locked(sqlite_url: str, path: s
         assert health.status_code == 200
         if "q=octopus" in path:
             assert [i["title"] for i in answer.json()["items"]] == ["octopus 4", "octopus 0"]
+
+
+@pytest.mark.parametrize(
+    "path", ["/v1/items", "/v1/items?q=octopus", "/v1/gems", "/v1/sources", "/v1/collections"]
+)
+def test_reads_moved_to_a_thread_answer_the_same(
+    sqlite_url: str, path: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The real app with a budget no read can keep (1 µs, the clock looked at every SQLite
+    step): every marked read stops on the loop and runs again in a thread; the answers are
+    those of reads on the loop."""
+    monkeypatch.setattr(budget, "CHECK_EVERY", 1)
+    upgrade(sqlite_url)
+    answers = []
+    for budget_ms in (20.0, 0.001):
+        with open_api(sqlite_url, api_inline_read_ms=budget_ms) as api:
+            if not answers:
+                curator = api.person("curator")
+                api.gem(curator, api.topic_items("moved-")[0])
+                made = api.client.post(
+                    "/v1/collections", json={"name": "Picks"}, headers=curator.headers
+                )
+                assert made.status_code == 201, made.text
+            caplog.clear()
+            with caplog.at_level(logging.DEBUG, logger="app.inline"):
+                answer = api.client.get(path, headers=curator.headers)
+            assert answer.status_code == 200, answer.text
+            answers.append(answer.json())
+    assert "again in a thread" in caplog.text  # the second one moved
+    assert answers[0] == answers[1]
+    assert any(answers[0].values())  # something was listed, not two empty answers

@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import text
 
 from curation.errors import ReadOverBudget
+from curation.storage import budget
 from curation.storage.budget import read_budget, reads_in_process
 from curation.storage.engine import make_engine, upgrade
 
@@ -113,3 +114,17 @@ def test_postgresql_reads_are_never_stopped(pg_url: str) -> None:
 
 def test_sqlite_reads_are_in_process(request_engine) -> None:  # noqa: ANN001
     assert reads_in_process(request_engine)
+
+
+def test_a_search_stopped_while_its_table_opens_is_over_budget(
+    request_engine,  # noqa: ANN001
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Stopped inside the set-up of the full-text table (a new connection's first search),
+    SQLite says "vtable constructor failed", not "interrupted": over budget all the same."""
+    monkeypatch.setattr(budget, "CHECK_EVERY", 1)  # the clock looked at every step
+    search = text("SELECT rowid FROM item_fts WHERE item_fts MATCH 'octopus'")
+    with read_budget(0.0), pytest.raises(ReadOverBudget), request_engine.connect() as conn:
+        conn.execute(search).all()
+    with request_engine.connect() as conn:  # outside the budget: the search runs
+        assert conn.execute(search).all() == []
