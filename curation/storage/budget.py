@@ -28,7 +28,7 @@ from sqlalchemy import Engine, event
 
 from curation.errors import ReadOverBudget
 
-__all__ = ["CHECK_EVERY", "ReadOverBudget", "install", "read_budget", "reads_in_process"]
+__all__ = ["CHECK_EVERY", "install", "read_budget", "reads_in_process"]
 
 #: virtual-machine steps between two looks at the clock (~50 µs of a search here; measured
 #: cost of the look: within the noise of a 1.2 ms search)

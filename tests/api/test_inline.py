@@ -16,21 +16,15 @@ from typing import Annotated
 import pytest
 from fastapi import Depends, FastAPI, Request
 from fastapi.testclient import TestClient
-from sqlalchemy import text
 
 from app.inline import inline_budget, quick_read
 from app.main import create_app
 from curation.services import Curation, make_curation
 from curation.storage import budget
 from curation.storage.engine import make_engine, upgrade
-from tests.api.test_store_busy import BOUND, BUSY_TIMEOUT, within, write_lock_held
 from tests.helpers.api import open_api
+from tests.helpers.db import BOUND, BUSY_TIMEOUT, SLOW_COUNT, within, write_lock_held
 from tests.helpers.settings import make_settings
-
-SLOW = text(
-    "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < :top) "
-    "SELECT count(*) FROM n"
-)
 
 
 async def loop_thread() -> int:
@@ -59,7 +53,7 @@ def probe_app(domain: Curation) -> tuple[FastAPI, list[tuple[str, int]]]:
         where = "loop" if threading.get_ident() == loop else "thread"
         try:
             with domain.engine.connect() as conn:
-                found = conn.execute(SLOW, {"top": top}).scalar_one()
+                found = conn.execute(SLOW_COUNT, {"top": top}).scalar_one()
         except Exception:
             calls.append((where, -1))
             raise

@@ -7,56 +7,12 @@ The lock is real: a second connection to the same database holds a write lock (S
 
 from __future__ import annotations
 
-import sqlite3
-import threading
-import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-
-import httpx2
-import psycopg
 import pytest
-from sqlalchemy import make_url
 
 from curation.storage.feeds import Store
 from tests.helpers.api import open_api
+from tests.helpers.db import BOUND, BUSY_TIMEOUT, within, write_lock_held
 from tests.helpers.settings import db_url
-
-BUSY_TIMEOUT = 1.0
-BOUND = 8.0  # seconds: far below the 30 s a batch job waits, far above BUSY_TIMEOUT
-
-
-@contextmanager
-def write_lock_held(url: str) -> Iterator[None]:
-    """Another client holds the write lock on the database at ``url`` until the block ends."""
-    parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite":
-        conn = sqlite3.connect(parsed.database, isolation_level=None)
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield
-        finally:
-            conn.execute("ROLLBACK")
-            conn.close()
-        return
-    dsn = parsed.set(drivername="postgresql").render_as_string(hide_password=False)
-    with psycopg.connect(dsn) as conn:
-        conn.execute("LOCK TABLE person IN ACCESS EXCLUSIVE MODE")
-        try:
-            yield
-        finally:
-            conn.rollback()
-
-
-def within(seconds: float, call: Callable[[], httpx2.Response]) -> tuple[httpx2.Response, float]:
-    """``call()``'s answer and how long it took; fails (without hanging) past ``seconds``."""
-    answer: list[httpx2.Response] = []
-    started = time.monotonic()
-    worker = threading.Thread(target=lambda: answer.append(call()), daemon=True)
-    worker.start()
-    worker.join(seconds)
-    assert answer, f"no answer within {seconds} s while the database was locked"
-    return answer[0], time.monotonic() - started
 
 
 def test_a_write_under_a_held_lock_is_a_503_with_retry_after(any_store: Store) -> None:

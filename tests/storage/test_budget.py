@@ -15,17 +15,14 @@ from curation.errors import ReadOverBudget
 from curation.storage import budget
 from curation.storage.budget import read_budget, reads_in_process
 from curation.storage.engine import make_engine, upgrade
+from tests.helpers.db import SLOW_COUNT
 
-SLOW_COUNT = 3_000_000  # ~0.3–1 s of SQLite work on this machine
-SLOW = text(
-    "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < :top) "
-    "SELECT count(*) FROM n"
-)
+TOP = 3_000_000  # ~0.3–1 s of SQLite work on this machine
 
 
-def count(engine, top: int = SLOW_COUNT) -> int:  # noqa: ANN001
+def count(engine, top: int = TOP) -> int:  # noqa: ANN001
     with engine.connect() as conn:
-        return conn.execute(SLOW, {"top": top}).scalar_one()
+        return conn.execute(SLOW_COUNT, {"top": top}).scalar_one()
 
 
 @pytest.fixture
@@ -43,7 +40,7 @@ def test_a_read_past_its_budget_stops_soon_after(request_engine) -> None:  # noq
     took = time.perf_counter() - started
     # stopped near the deadline, not after the whole count (which the next line measures)
     started = time.perf_counter()
-    assert count(request_engine) == SLOW_COUNT
+    assert count(request_engine) == TOP
     whole = time.perf_counter() - started
     assert took < whole / 2, (took, whole)
 
@@ -59,7 +56,7 @@ def test_the_connection_serves_on_after_a_stopped_read(request_engine) -> None: 
     with read_budget(0.001), pytest.raises(ReadOverBudget):
         count(request_engine)
     # the same pooled connection, outside any budget: the whole count, not stopped
-    assert count(request_engine) == SLOW_COUNT
+    assert count(request_engine) == TOP
     assert request_engine.pool.checkedout() == 0
 
 
@@ -86,7 +83,7 @@ def test_a_budget_holds_only_in_its_own_thread(request_engine) -> None:  # noqa:
             count(request_engine)
         assert done.wait(30), "the other thread's read did not finish"
     worker.join(5)
-    assert results == [SLOW_COUNT]
+    assert results == [TOP]
 
 
 def test_batch_engines_are_never_stopped(sqlite_url: str) -> None:
