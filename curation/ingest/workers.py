@@ -4,7 +4,9 @@ Parsing and cleaning are CPU-bound, so a big batch is shared among worker proces
 core (:func:`worker_count`), each claiming sources from the shared list a few at a time,
 running :func:`~curation.ingest.loop.process_sources` on them and committing to the database
 itself; only the outcomes come back (:func:`process_in_workers`). Processes sharing a SQLite
-file take turns to write (:class:`_WriteTurn`).
+file take turns to write (:class:`_WriteTurn`), and leave the log's checkpoints, with their
+fsyncs, to a thread of the process that started them
+(:class:`~curation.storage.checkpoint.WalCheckpointer`): no turn waits for one.
 
 A worker never outlives the process that started it: each holds the read end of a *lifeline*, a
 pipe whose only write end stays in the parent, and a thread of the worker waits on it. When the
@@ -29,6 +31,7 @@ from typing import Any
 from curation.ingest.loop import ALWAYS_FREE, process_sources
 from curation.ingest.outcomes import Report, SourceOutcome
 from curation.settings import Settings
+from curation.storage.checkpoint import WalCheckpointer
 from curation.storage.engine import make_engine
 from curation.storage.feeds import Store
 from curation.storage.sources import SourceRecord
@@ -147,7 +150,8 @@ def _worker_main(
             taken.value = min(len(due), start + min(n, max(1, share)))
             return due[start : taken.value]
 
-    engine = make_engine(url)  # its own connections: none crosses a fork
+    # its own connections (none crosses a fork); on SQLite the parent checkpoints the log
+    engine = make_engine(url, checkpoints=lock is None)
     try:
         turn = ALWAYS_FREE if lock is None else _WriteTurn(lock)
         asyncio.run(process_sources(Store(engine), settings, claim, now, conn.send, turn))
@@ -207,6 +211,7 @@ async def process_in_workers(
     reported: set[int] = set()
     finished = False
     lifeline = context.Pipe(duplex=False)  # (read end for the workers, write end kept here)
+    checkpoints = contextlib.ExitStack()
     try:
         for k in range(workers):
             reader, writer = context.Pipe(duplex=False)
@@ -221,6 +226,10 @@ async def process_in_workers(
             processes.append(process)
             readers.append(reader)
             loop.add_reader(reader.fileno(), on_readable, reader)
+        if lock is not None:  # SQLite: the workers leave checkpoints to this process; its
+            # thread starts once they are forked (a fork copies no thread, but would copy a lock
+            # SQLite's thread held)
+            checkpoints.enter_context(WalCheckpointer(url))
         ended = 0
         while ended < workers:
             outcomes = await inbox.get()
@@ -231,6 +240,7 @@ async def process_in_workers(
             report(outcomes)
         finished = True
     finally:
+        checkpoints.close()
         for reader in readers:
             if not reader.closed:
                 loop.remove_reader(reader.fileno())

@@ -17,15 +17,22 @@ ALEMBIC_DIR = Path(__file__).resolve().parents[2] / "alembic"
 # rows take a page of their own, a third of it empty. 16 KiB pages pack them (measured on the
 # ingest bench: the database is 28 % smaller, so every commit and checkpoint writes less).
 SQLITE_PAGE_SIZE = 16384
+#: how much write-ahead log SQLite lets grow before copying it into the database file (a
+#: checkpoint): every 32 MiB, fewer fsyncs in a bulk ingest
+WAL_CHECKPOINT_BYTES = 32 * 2**20
 
 
-def make_engine(url: str, *, busy_timeout: float | None = None) -> Engine:
+def make_engine(url: str, *, busy_timeout: float | None = None, checkpoints: bool = True) -> Engine:
     """An engine tuned for its backend: SQLite gets WAL, foreign keys and a busy timeout.
 
     ``busy_timeout`` (seconds) is for request handling: a statement that waits longer than this
     for a lock another writer holds (SQLite's busy timeout, PostgreSQL's ``lock_timeout``) fails
     with :class:`~curation.errors.StoreBusy` instead of a driver error. None (batch jobs,
     ingest): wait up to 30 s on SQLite and as long as it takes on PostgreSQL, as before.
+
+    ``checkpoints=False`` (SQLite): this engine's commits never checkpoint the write-ahead log;
+    another process's :class:`~curation.storage.checkpoint.WalCheckpointer` does (ingest worker
+    processes, whose writes take turns, leave it to the process that started them).
     """
     if url.startswith("sqlite"):
         seconds = 30.0 if busy_timeout is None else busy_timeout
@@ -39,8 +46,8 @@ def make_engine(url: str, *, busy_timeout: float | None = None) -> Engine:
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute(f"PRAGMA busy_timeout={int(seconds * 1000)}")
-            # checkpoint every 32 MiB of WAL: fewer fsyncs in a bulk ingest
-            cur.execute(f"PRAGMA wal_autocheckpoint={32 * 2**20 // SQLITE_PAGE_SIZE}")
+            pages = WAL_CHECKPOINT_BYTES // SQLITE_PAGE_SIZE if checkpoints else 0
+            cur.execute(f"PRAGMA wal_autocheckpoint={pages}")
             cur.execute("PRAGMA cache_size=-32768")
             if busy_timeout is None:  # batch jobs and ingest
                 # statement journals in memory, not in temporary files: a statement that may

@@ -7,6 +7,7 @@ import contextlib
 import logging
 import multiprocessing
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -23,6 +24,7 @@ from sqlalchemy.pool import NullPool
 
 import curation.ingest.workers as workers_mod
 from curation.ingest.pipeline import IngestSummary, ingest
+from curation.storage.checkpoint import WalCheckpointer
 from curation.storage.engine import make_engine, upgrade
 from curation.storage.feeds import Store
 from curation.storage.tables import Item, ItemSource
@@ -116,6 +118,27 @@ def test_a_killed_worker_loses_nothing(
     assert "running them here" in caplog.text and "exited with code -9" in caplog.text
     assert len(feed_server.hits("/slow")) == 2  # once in the dead worker, once in the parent
     assert_complete(store, result[0], 13, 5, killed=True)
+
+
+def test_workers_leave_checkpoints_to_the_parent(
+    store: Store, feed_server: FeedServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On SQLite the workers' commits never copy the log into the database file (their turns
+    would wait for it): the parent's checkpointer does, while the workers run."""
+    monkeypatch.setitem(WalCheckpointer.__init__.__kwdefaults__, "every", 0.01)
+    add_feeds(store, feed_server, 12)
+    slow = feed_server.add("/slow", body=rss("Slow", rss_items(5, "slow")), etag='"s"', delay=0.8)
+    store.add_source(slow)
+    db = Path(store.engine.url.database or "")
+    summary = ingest(store, worker_settings(store), now=NOW)
+    assert_complete(store, summary, 13, 5)
+    # the fast feeds were committed long before the slow one came: by then the parent had
+    # copied them into the database file, which a copy of that file alone shows
+    copy = db.with_name("copy.db")
+    shutil.copyfile(db, copy)
+    alone = Store(make_engine(f"sqlite:///{copy}"))
+    assert count(alone, Item) >= 12 * 5
+    alone.engine.dispose()
 
 
 def test_a_write_turn_never_given_back_only_delays(monkeypatch: pytest.MonkeyPatch) -> None:
