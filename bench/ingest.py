@@ -65,11 +65,12 @@ def run_curation(urls: list[str], base: str, workdir: Path) -> dict:
     store = Store(make_engine(settings.database_url))
     store.import_sources(OPMLSource(url=u, title=None, category=(), html_url=None) for u in urls)
     now = datetime.now(UTC)
-    host_stats(base, reset=True)
+    host0 = host_stats(base, reset=True)["cpu_s"]
     self0, kids0 = _cpu(resource.RUSAGE_SELF), _cpu(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     cold = ingest(store, settings, now=now)
     cold_s = time.perf_counter() - t0
+    host_cpu = host_stats(base)["cpu_s"] - host0
     # the worker processes are joined by the end of the cycle, so they count as children
     cpu_main, cpu_workers = (
         _cpu(resource.RUSAGE_SELF) - self0,
@@ -86,6 +87,7 @@ def run_curation(urls: list[str], base: str, workdir: Path) -> dict:
         "cold_s": cold_s,
         "cpu_main_s": cpu_main,
         "cpu_workers_s": cpu_workers,
+        "host_cpu_s": host_cpu,
         "repoll_s": warm_s,
         "repoll_304": warm.count("not_modified"),
         "repoll_bodies": stats["200"],
@@ -104,12 +106,13 @@ def run_reader(urls: list[str], base: str, workdir: Path, workers: int) -> dict:
     reader = make_reader(str(db))
     for u in urls:
         reader.add_feed(u)
-    host_stats(base, reset=True)
+    host0 = host_stats(base, reset=True)["cpu_s"]
     cpu0 = _cpu(resource.RUSAGE_SELF)  # reader's threads run in this process
     t0 = time.perf_counter()
     reader.update_feeds(workers=workers)
     cold_s = time.perf_counter() - t0
     cpu = _cpu(resource.RUSAGE_SELF) - cpu0
+    host_cpu = host_stats(base)["cpu_s"] - host0
     entries = reader.get_entry_counts().total
     host_stats(base, reset=True)
     t0 = time.perf_counter()
@@ -121,6 +124,7 @@ def run_reader(urls: list[str], base: str, workdir: Path, workers: int) -> dict:
         "entries": entries,
         "cold_s": cold_s,
         "cpu_s": cpu,
+        "host_cpu_s": host_cpu,
         "repoll_s": warm_s,
         "repoll_bodies": stats["200"],
     }
@@ -191,6 +195,9 @@ def report(args: argparse.Namespace, ours: list[dict], theirs: list[dict]) -> No
         f"curation CPU  : main process {main_cpu:.2f} s + workers {workers_cpu:.2f} s = "
         f"{(main_cpu + workers_cpu) / total * 1e6:.0f} µs per entry"
     )
+    # the feed server runs on the same cores: its CPU while a peer's cold cycle runs is time
+    # that peer's processes could not have (reader's one busy core leaves it the other)
+    print(f"feed server CPU during curation's cold cycle: {med(ours, 'host_cpu_s'):.2f} s")
     print(
         f"curation re-poll: {med(ours, 'repoll_s'):5.2f} s  bodies transferred "
         f"{med(ours, 'repoll_bodies'):.0f}, 304s {med(ours, 'repoll_304'):.0f}"
@@ -203,6 +210,7 @@ def report(args: argparse.Namespace, ours: list[dict], theirs: list[dict]) -> No
         )
         t_cpu = med(theirs, "cpu_s") / med(theirs, "entries")
         print(f"reader CPU    : {med(theirs, 'cpu_s'):.2f} s = {t_cpu * 1e6:.0f} µs per entry")
+        print(f"feed server CPU during reader's cold cycle: {med(theirs, 'host_cpu_s'):.2f} s")
         print(
             f"reader re-poll: {med(theirs, 'repoll_s'):7.2f} s  bodies transferred "
             f"{med(theirs, 'repoll_bodies'):.0f}"
