@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import logging
 import threading
-from types import TracebackType
 
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -50,12 +49,7 @@ class WalCheckpointer:
         self._thread.start()
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self._stop.set()
         self._thread.join()
         self._engine.dispose()
