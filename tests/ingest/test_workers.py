@@ -127,7 +127,7 @@ def test_workers_leave_checkpoints_to_the_parent(
     would wait for it): the parent's checkpointer does, while the workers run."""
     monkeypatch.setitem(WalCheckpointer.__init__.__kwdefaults__, "every", 0.01)
     add_feeds(store, feed_server, 12)
-    slow = feed_server.add("/slow", body=rss("Slow", rss_items(5, "slow")), etag='"s"', delay=0.8)
+    slow = feed_server.add("/slow", body=rss("Slow", rss_items(5, "slow")), etag='"s"', delay=1.5)
     store.add_source(slow)
     db = Path(store.engine.url.database or "")
     summary = ingest(store, worker_settings(store), now=NOW)
