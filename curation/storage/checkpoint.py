@@ -4,10 +4,10 @@ In WAL mode a commit appends pages to the log, and a *checkpoint* copies them in
 file and syncs it to disk. By default the connection whose commit takes the log past
 :data:`~curation.storage.engine.WAL_CHECKPOINT_BYTES` does it, there and then. Ingest worker
 processes write one at a time (:mod:`curation.ingest.workers`), so a checkpoint made by one of
-them, a fifth of a second with its fsyncs, holds every other writer up. Their engines leave
-checkpoints out (``make_engine(checkpoints=False)``) and the process that started them runs a
-:class:`WalCheckpointer`: a thread that copies the log a few times a second, in PASSIVE mode,
-which never waits for and never blocks a writer or a reader.
+them, with its fsyncs, holds every other writer up. Their engines leave checkpoints out
+(``make_engine(checkpoints=False)``) and the process that started them runs a
+:class:`WalCheckpointer`: a thread that copies the log twice a second, in PASSIVE mode, which
+never waits for and never blocks a writer or a reader.
 
 A checkpoint only moves pages that are already safe in the log, so one that fails or never runs
 loses nothing: the log grows, readers still find every page, and the next checkpoint catches up.
@@ -26,14 +26,15 @@ __all__ = ["WalCheckpointer"]
 
 log = logging.getLogger(__name__)
 
-_EVERY = 0.5  # seconds between two checkpoints: tens of MiB of log each, in a bulk ingest
+_EVERY = 0.5  # seconds between two checkpoints
 
 
 class WalCheckpointer:
     """A thread that checkpoints the SQLite database at ``url`` every ``every`` seconds, from
     entering the block to leaving it. Nothing is left for the end: what the writers logged in
-    the last interval waits for the next checkpoint, a few MiB where their own checkpoints left
-    up to :data:`~curation.storage.engine.WAL_CHECKPOINT_BYTES`."""
+    the last interval waits for the next checkpoint (half a second of writes, ~27 MiB in the
+    ingest bench; their own checkpoints left up to
+    :data:`~curation.storage.engine.WAL_CHECKPOINT_BYTES`)."""
 
     def __init__(self, url: str, *, every: float = _EVERY) -> None:
         self.every = every

@@ -1,13 +1,16 @@
 """Real database conditions for tests: another client holding the write lock, a read that
-takes SQLite a while, and a call that must answer within a bound while either lasts."""
+takes SQLite a while, a call that must answer within a bound while either lasts, and what a
+SQLite file holds without its write-ahead log."""
 
 from __future__ import annotations
 
+import shutil
 import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import httpx2
 import psycopg
@@ -54,3 +57,11 @@ def within(seconds: float, call: Callable[[], httpx2.Response]) -> tuple[httpx2.
     worker.join(seconds)
     assert answer, f"no answer within {seconds} s while the database was locked"
     return answer[0], time.monotonic() - started
+
+
+def without_log(db: Path) -> Path:
+    """A copy of the SQLite file ``db`` alone, next to it, without its write-ahead log: what
+    checkpoints have copied into the file so far."""
+    copy = db.with_name(f"{db.stem}-without-log{db.suffix}")
+    shutil.copyfile(db, copy)
+    return copy

@@ -5,7 +5,6 @@ nothing and stops nothing."""
 
 from __future__ import annotations
 
-import shutil
 import sqlite3
 import time
 from pathlib import Path
@@ -14,6 +13,7 @@ from sqlalchemy import Engine
 
 from curation.storage.checkpoint import WalCheckpointer
 from curation.storage.engine import WAL_CHECKPOINT_BYTES, make_engine
+from tests.helpers.db import without_log
 
 ROW = "x" * 3000  # a few rows per 16 KiB page
 
@@ -30,12 +30,10 @@ def write(engine: Engine, rows: int) -> None:
         conn.exec_driver_sql("INSERT INTO t (body) VALUES (?)", [(ROW,)] * rows)
 
 
-def rows_in_the_database_file(path: Path, tmp: Path) -> int:
-    """Rows a copy of the database file alone holds (without its log): what checkpoints
-    copied into it (0 before the first: then even the table is only in the log)."""
-    copy = tmp / "copy.db"
-    shutil.copyfile(path, copy)
-    conn = sqlite3.connect(copy)
+def rows_in_the_database_file(path: Path) -> int:
+    """Rows the database file alone holds, without its log: what checkpoints copied into it
+    (0 before the first: then even the table is only in the log)."""
+    conn = sqlite3.connect(without_log(path))
     try:
         if conn.execute("SELECT count(*) FROM sqlite_master WHERE name = 't'").fetchone()[0] == 0:
             return 0
@@ -57,7 +55,7 @@ def test_an_engine_without_checkpoints_leaves_the_log_alone(tmp_path: Path) -> N
     rows = WAL_CHECKPOINT_BYTES // len(ROW) + 2000  # well past the size that would checkpoint
     for _ in range(4):
         write(engine, rows // 4)
-    assert rows_in_the_database_file(db, tmp_path) == 0  # everything is still in the log
+    assert rows_in_the_database_file(db) == 0  # everything is still in the log
     with engine.connect() as conn:  # ... and readers find it there
         assert conn.exec_driver_sql("SELECT count(*) FROM t").scalar_one() == rows // 4 * 4
     engine.dispose()
@@ -66,7 +64,7 @@ def test_an_engine_without_checkpoints_leaves_the_log_alone(tmp_path: Path) -> N
     engine = fresh(other)
     for _ in range(4):
         write(engine, rows // 4)
-    assert rows_in_the_database_file(other, tmp_path) > 0
+    assert rows_in_the_database_file(other) > 0
     engine.dispose()
 
 
@@ -85,7 +83,7 @@ def test_the_checkpointer_copies_the_log_beside_a_writer_it_never_holds_up(
             written += 50
         assert checkpointer.checkpoints >= 5
     assert checkpointer.failures == 0
-    copied = rows_in_the_database_file(db, tmp_path)
+    copied = rows_in_the_database_file(db)
     assert 200 <= copied <= written
     with writer.connect() as conn:
         assert conn.exec_driver_sql("SELECT count(*) FROM t").scalar_one() == written
