@@ -39,6 +39,12 @@ class ParsedEntry(NamedTuple):
     Dates are timezone-aware UTC, or None when missing/unparseable. ``published_raw`` and
     ``updated_raw`` keep a date's text when its value is not the feed's own: clamped to the
     fetch time (far future) or refused as nonsense (None); None otherwise.
+
+    ``base`` is the URL that relative references left in ``summary`` and ``content`` resolve
+    against: the entry's ``xml:base``, else the document's URL. The parser leaves them for the
+    sanitiser, which resolves them as it checks every URL attribute
+    (:func:`~curation.ingest.clean.sanitize.sanitize_html`); None when the parser resolved them
+    itself, or knows no base (the cleaner then takes the entry's link, else the feed's URL).
     """
 
     guid: str | None = None
@@ -52,6 +58,7 @@ class ParsedEntry(NamedTuple):
     updated: datetime | None = None
     published_raw: str | None = None
     updated_raw: str | None = None
+    base: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

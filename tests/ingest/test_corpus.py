@@ -26,6 +26,7 @@ import pytest
 from feedparser.sanitizer import _sanitize_html
 
 from curation.errors import ParseError
+from curation.ingest.parse.common import resolve_html
 from curation.ingest.parse.feed import parse_feed
 from curation.ingest.records import ParsedFeed
 from tests.helpers.paths import SHARED_FEEDS
@@ -204,6 +205,9 @@ def view_of(feed: ParsedFeed) -> dict[str, Any]:
 
     entries = []
     for e in feed.entries:
+        # what the entry's HTML says once its relative references resolve against its base, as
+        # the sanitiser resolves them (feedparser resolves them while parsing)
+        e = e._replace(summary=_based(e.summary, e.base), content=_based(e.content, e.base))
         summary = e.summary if e.summary is not None else e.content  # feedparser copies it
         published = e.published.utctimetuple() if e.published else None
         updated = e.updated.utctimetuple() if e.updated else None
@@ -231,6 +235,10 @@ def view_of(feed: ParsedFeed) -> dict[str, Any]:
         "version": feed.version,
         "bozo": 0,
     }
+
+
+def _based(html: str | None, base: str | None) -> str | None:
+    return resolve_html(html, base) if html is not None and base else html
 
 
 class Attr(dict):

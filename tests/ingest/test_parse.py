@@ -79,6 +79,7 @@ def test_rss20_fields() -> None:
         author="Ann",
         published=datetime(2003, 6, 10, 4, 0, tzinfo=UTC),
         updated=None,
+        base=URL,  # the document's URL: relative references in the HTML resolve against it
     )
     # A permalink guid (the default) that is an http(s) URL doubles as the link.
     assert (second.guid, second.link) == ("https://example.com/2", "https://example.com/2")
@@ -158,9 +159,11 @@ def test_atom10_fields_and_text_constructs() -> None:
     assert (first.title, first.title_is_html) == ("Less <b> than", False)
     assert first.link == "https://example.com/1"  # alternate + text/html preferred
     assert first.summary == "1 &lt; 2 &amp; 3"  # plain text is escaped into HTML
-    assert first.content == (
-        '<p class="x">Hi<br />there</p><img src="https://example.com/blog/a.png" />'
-    )
+    # the relative src is left for the sanitiser, with the base it resolves against
+    assert first.content == '<p class="x">Hi<br />there</p><img src="a.png" />'
+    assert first.base == URL == "https://example.com/blog/feed.xml"
+    cleaned = clean_entry(first, source_id=1, feed_url=URL)
+    assert cleaned.content_html == ('<p>Hi<br>there</p><img src="https://example.com/blog/a.png">')
     assert first.published == datetime(2005, 7, 31, 12, 29, 29, tzinfo=UTC)
     assert first.updated == datetime(2005, 8, 1, 2, 0, tzinfo=UTC)
     assert first.author == "Feed Author"  # RFC 4287: the feed's author applies
@@ -462,14 +465,52 @@ def test_relative_links_resolve_against_xml_base_and_feed_url() -> None:
     )
     (entry,) = feed.entries
     assert entry.link == "https://base.example/other/post.html"
+    # content with an xml:base of its own is resolved by the parser
     assert entry.content == (
         '<a href="https://cdn.example.net/x/a.html">a</a> '
         "<img src='https://cdn.example.net/i.png'> "
         '<a href="https://abs.example/">b</a> <a href="https://proto.example/p">c</a>'
     )
-    rel = parse(rss("<item><link>../up</link><description>&lt;a href='x'&gt;</description></item>"))
-    assert rel.entries[0].link == "https://example.com/up"
-    assert rel.entries[0].summary == "<a href='https://example.com/blog/x'>"
+    assert entry.base == "https://base.example/other/"  # the entry's own xml:base
+    rel = parse(
+        rss(
+            "<item><link>../up</link><description>&lt;a href='x'&gt;x&lt;/a&gt; "
+            "&lt;a href=y&gt;y&lt;/a&gt; &lt;img src='/i.png'&gt;</description></item>"
+        )
+    )
+    (first,) = rel.entries
+    assert first.link == "https://example.com/up"
+    # the rest is left for the sanitiser, which resolves every URL against the document's URL
+    # (quoted or not), not against the entry's link
+    assert first.base == URL
+    assert "href='x'" in first.summary
+    assert clean_entry(first, source_id=1, feed_url=URL).summary_html == (
+        '<a href="https://example.com/blog/x" rel="noopener noreferrer nofollow">x</a> '
+        '<a href="https://example.com/blog/y" rel="noopener noreferrer nofollow">y</a> '
+        '<img src="https://example.com/i.png">'
+    )
+    # the same with an xml:base on the item, and on the description itself
+    based = parse(
+        rss(
+            '<item xml:base="https://items.example/a/"><link>p</link>'
+            "<description>&lt;a href='x'&gt;x&lt;/a&gt;</description></item>"
+            '<item><link>q</link><description xml:base="https://own.example/d/">'
+            "&lt;a href='x'&gt;x&lt;/a&gt;</description></item>"
+        )
+    )
+    item_based, own_based = based.entries
+    assert (item_based.link, item_based.base) == (
+        "https://items.example/a/p",
+        "https://items.example/a/",
+    )
+    assert (
+        "https://items.example/a/x"
+        in clean_entry(item_based, source_id=1, feed_url=URL).summary_html
+    )
+    assert own_based.summary == "<a href='https://own.example/d/x'>x</a>"
+    assert (
+        "https://own.example/d/x" in clean_entry(own_based, source_id=1, feed_url=URL).summary_html
+    )
 
 
 def test_leading_whitespace_before_declaration_uses_fast_path() -> None:

@@ -112,7 +112,8 @@ def clean_entry(
       ``urn:curation:sha1:…`` when longer than 1,000 UTF-8 bytes), or :func:`fallback_guid`.
     - ``title``: plain text (HTML titles converted), at most ``max_title_chars``; when empty,
       the first ~80 characters of the text, or ``"(untitled)"``.
-    - ``summary_html``/``content_html``: :func:`sanitize_html` with base ``url or feed_url``,
+    - ``summary_html``/``content_html``: :func:`sanitize_html` with base the entry's own
+      (:attr:`ParsedEntry.base`: its ``xml:base`` or the document's URL), else ``url or feed_url``,
       cut at an element boundary to 100,000 / 500,000 chars (:mod:`.limits`).
     - ``text``: :func:`html_to_text` of the sanitised content, or of the summary when the
       content has no text; ≤ 100,000 chars.
@@ -126,7 +127,7 @@ def clean_entry(
     url, canonical = http_and_canonical_url(entry.link, feed_url)
     guid = _clean_guid(entry.guid) or fallback_guid(entry._replace(link=url))
 
-    base = url or feed_url
+    base = entry.base or url or feed_url
     summary_html = _sanitised(entry.summary, base, MAX_SUMMARY_HTML_CHARS)
     content_html = _sanitised(entry.content, base, MAX_CONTENT_HTML_CHARS)
     text = sanitised_to_text(content_html, max_chars=MAX_TEXT_CHARS) or sanitised_to_text(

@@ -325,19 +325,28 @@ def _rss_item(item: Any, base: str | None, date: DateParser) -> ParsedEntry:
         updated=updated,
         published_raw=published_raw,
         updated_raw=updated_raw,
+        base=base,
     )
 
 
 def _rss_html(f: dict[str, Any], base: str | None, *keys: str) -> str | None:
-    """The first non-empty HTML among ``keys`` (escaped or inline markup), URLs resolved."""
+    """The first non-empty HTML among ``keys`` (escaped or inline markup), see :func:`_html`."""
     for key in keys:
         el = f.get(key)
         if el is None:
             continue
         html = _inner_html(el) if len(el) else el.text
         if html and (html := html.strip()):
-            return resolve_html(html, _base(el, base))
+            return _html(html, el, base)
     return None
+
+
+def _html(html: str, el: Any, base: str | None) -> str:
+    """HTML of ``el`` within an entry whose base is ``base``: its relative URLs are left for the
+    sanitiser, which resolves them against ``base`` (:attr:`ParsedEntry.base`) as it checks
+    every URL; resolved here only when ``el`` has an ``xml:base`` of its own."""
+    own = _base(el, base)
+    return html if own is base else resolve_html(html, own)
 
 
 def _first_text(f: dict[str, Any], *keys: str) -> str | None:
@@ -437,6 +446,7 @@ def _atom_entry(
         updated=updated,
         published_raw=published_raw,
         updated_raw=updated_raw,
+        base=base,
     )
 
 
@@ -475,7 +485,7 @@ def _atom_html(el: Any, base: str | None, is03: bool) -> str | None:
     value, is_html = _atom_text(el, is03)
     if not value or not (value := value.strip()):
         return None
-    return resolve_html(value, _base(el, base)) if is_html else escape(value, quote=False)
+    return _html(value, el, base) if is_html else escape(value, quote=False)
 
 
 def _pick_link(links: list[Any], base: str | None) -> str | None:
