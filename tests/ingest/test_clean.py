@@ -566,6 +566,34 @@ def test_fast_url_paths_agree_with_the_general_ones() -> None:
     assert compared >= 40  # the shortcut was exercised, not only the general path
 
 
+def test_root_relative_shortcut_agrees_with_urljoin() -> None:
+    """The sanitiser's shortcut for root-relative references (``/images/a.png``) gives exactly
+    what the general path (urljoin, then the scheme and host checks) gives, for references
+    near the shortcut's edges and bases of every kind."""
+    refs = ["/", "/a", "/a/b.html", "/a//b", "/a;p", "/a;p/b;q", "/p?x=1&y=2", "/p?", "/p#",
+            "/p?#f", "/p#f", "/p?q#f#g", "/./a", "/a/./b", "/a/../b", "/a/..", "/.hidden",
+            "//host.example/x", "/a b", "/a%20b", "/a\\b", "/é", "/p?q=é", "/p#é", "/a\tb",
+            "/a:b@c", "/~user/", "/p?a=/b?c"]  # fmt: skip
+    bases = ["https://blog.example.com/feed.xml", "HTTP://Blog.Example.com/x/y?q#f",
+             "https://user:pw@host.example/", "https://:443/x", "https://host.example:8443/a/",
+             "http://[::1]/x", "http://[::1/x", "mailto:someone@example.com", "ftp://h.example/",
+             "javascript:alert(1)", "/relative/base", "", " https://lead.example/x",
+             "https://h.example/a\tb", "file:///etc/passwd"]  # fmt: skip
+    shortcut = 0
+    for schemes in (sanitize_module._HREF_SCHEMES, sanitize_module._SRC_SCHEMES):
+        for base in bases:
+            for ref in refs:
+                general = urls_module._safe_url_general(ref, base or None, schemes)
+                assert urls_module.safe_url(ref, base or None, schemes) == general, (ref, base)
+                shortcut += bool(  # the cases the shortcut answers itself
+                    base
+                    and "/." not in ref
+                    and urls_module._ROOT_RELATIVE_RE.fullmatch(ref)
+                    and urls_module._http_origin(base)
+                )
+    assert shortcut >= 40  # the shortcut itself was exercised
+
+
 # ---------------------------------------------------------------------------- fallback_guid
 
 PUBLISHED = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)

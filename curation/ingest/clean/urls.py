@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from functools import lru_cache
 from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
 
 from curation.ingest.clean.limits import MAX_URL_CHARS
@@ -70,6 +71,15 @@ def _squeeze_url(value: str) -> str:
 # --------------------------------------------------------------------------------------------
 
 
+# A root-relative reference that urljoin appends to its base's origin unchanged: the path, query
+# and fragment of _SIMPLE_URL_RE, a query and a fragment never empty (urljoin drops an empty
+# "?" or "#"); dot segments are ruled out apart ("/." not in it).
+_ROOT_RELATIVE_RE = re.compile(
+    r"/(?!/)[A-Za-z0-9\-._~!$&'()*+,;=:@/]*(?:\?[A-Za-z0-9\-._~!$&'()*+,;=:@/?]+)?"
+    r"(?:#[^\x00-\x20\x7f-\x9f]+)?"
+)
+
+
 def safe_url(value: str, base_url: str | None, schemes: frozenset[str]) -> str | None:
     """An absolute URL with one of ``schemes``, resolving relative ones against ``base_url``.
 
@@ -77,7 +87,26 @@ def safe_url(value: str, base_url: str | None, schemes: frozenset[str]) -> str |
     """
     if _SIMPLE_URL_RE.fullmatch(value):  # absolute http(s), nothing to strip: most links
         return value
+    if base_url and value[:1] == "/" and "/." not in value and _ROOT_RELATIVE_RE.fullmatch(value):
+        origin = _http_origin(base_url)  # root-relative (/images/a.png): the next most common
+        if origin is not None and origin[0] in schemes:
+            return origin[1] + value
     return _safe_url_general(value, base_url, schemes)
+
+
+@lru_cache(maxsize=256)
+def _http_origin(base_url: str) -> tuple[str, str] | None:
+    """The scheme and ``scheme://host`` that urljoin gives a root-relative reference against
+    ``base_url``, when that makes a URL :func:`_safe_url_general` keeps (http or https, a host);
+    else None."""
+    try:
+        parts = urlsplit(base_url)
+    except ValueError:
+        return None
+    host = parts.netloc.rpartition("@")[2]
+    if parts.scheme not in HTTP_SCHEMES or not host or host[0] == ":":
+        return None
+    return parts.scheme, f"{parts.scheme}://{parts.netloc}"
 
 
 def _safe_url_general(value: str, base_url: str | None, schemes: frozenset[str]) -> str | None:
